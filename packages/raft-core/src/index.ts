@@ -1,1 +1,14 @@
-export {};
+export type { InitialState, LogReader, LogStore, SaveOptions } from "./log-store.js";
+export type { StateMachine } from "./state-machine.js";
+export type { PeerDirectory, Transport, TransportHandler } from "./transport.js";
+export type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  ReadState,
+  SnapshotMetadata,
+  SoftState,
+} from "./types.js";
+export { EntryType, MessageType, Role } from "./types.js";
