@@ -1,1 +1,8 @@
-export {};
+/**
+ * Everything generated from proto/: the etcd v3 client API and the raftkv peer
+ * protocol. The two contracts share no names; re-exporting both from one module makes
+ * the compiler reject any future clash (TS2308). Import `@raftkv/proto/etcd` or
+ * `@raftkv/proto/raft` to see only one of them.
+ */
+export * from "./etcd.js";
+export * from "./raft.js";
