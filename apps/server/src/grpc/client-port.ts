@@ -1,0 +1,182 @@
+import {
+  createServer as createHttp1Server,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import {
+  createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
+import { createServer as createNetServer, type Server, type Socket } from "node:net";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { encodeGrpcMessage, GrpcCode, type GrpcStatusError } from "./status.js";
+import { serveUnary, type UnaryRoute } from "./unary-server.js";
+
+export type HttpRequest = IncomingMessage | Http2ServerRequest;
+export type HttpResponse = ServerResponse | Http2ServerResponse;
+export type HttpRoute = (req: HttpRequest, res: HttpResponse) => void;
+
+export interface ClientPortOptions {
+  /** Unary gRPC methods served on the lean node:http2 path, by path ("/etcdserverpb.KV/Range"). */
+  unaryRoutes: ReadonlyMap<string, UnaryRoute>;
+  /** Every service on Connect: the Connect protocol, gRPC-web, and gRPC for what is not lean. */
+  connectRoutes(router: ConnectRouter): void;
+  /** Plain HTTP endpoints by path (/metrics, /health, /readyz). */
+  httpRoutes: ReadonlyMap<string, HttpRoute>;
+  /** Largest request message accepted, in bytes. */
+  maxReceiveMessageBytes: number;
+  toStatus(error: unknown): GrpcStatusError;
+}
+
+/** The HTTP/2 client connection preface starts with these bytes (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+
+function isGrpc(contentType: string | undefined): boolean {
+  return (
+    contentType !== undefined &&
+    (contentType === "application/grpc" ||
+      contentType.startsWith("application/grpc+") ||
+      contentType.startsWith("application/grpc;"))
+  );
+}
+
+/**
+ * Answers a call nobody serves. gRPC clients get HTTP 200 with grpc-status 12
+ * (UNIMPLEMENTED), as grpc-go servers do; an HTTP 404 without a gRPC content-type
+ * would surface in grpc-go clients as a confusing transport error.
+ */
+function unimplemented(req: HttpRequest, res: HttpResponse): void {
+  const contentType = req.headers["content-type"];
+  const path = req.url ?? "";
+  if (contentType?.startsWith("application/grpc")) {
+    res.writeHead(200, {
+      "content-type": contentType.startsWith("application/grpc-web")
+        ? "application/grpc-web+proto"
+        : "application/grpc",
+      "grpc-status": String(GrpcCode.UNIMPLEMENTED),
+      "grpc-message": encodeGrpcMessage(`unknown service or method ${path}`),
+    });
+    res.end();
+    return;
+  }
+  res.writeHead(404, { "content-type": "application/json" });
+  res.end(JSON.stringify({ code: "unimplemented", message: `unknown path ${path}` }));
+}
+
+/**
+ * The client port: gRPC on HTTP/2 (the lean path for hot unary methods, Connect for the
+ * rest), the Connect protocol and gRPC-web on HTTP/1.1 and HTTP/2, and plain HTTP
+ * endpoints — all on one plaintext port. The first bytes of a connection decide
+ * between HTTP/2 (prior knowledge, as gRPC clients use) and HTTP/1.1.
+ */
+export class ClientPort {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(options: ClientPortOptions) {
+    const connect = connectNodeAdapter({
+      routes: options.connectRoutes,
+      grpc: true,
+      grpcWeb: true,
+      connect: true,
+      readMaxBytes: options.maxReceiveMessageBytes,
+      fallback: unimplemented as Parameters<typeof connectNodeAdapter>[0]["fallback"],
+    });
+    const compat = (req: HttpRequest, res: HttpResponse): void => {
+      const path = (req.url ?? "").split("?", 1)[0] as string;
+      const route = options.httpRoutes.get(path);
+      if (route) route(req, res);
+      else connect(req, res);
+    };
+    // Never listens: it only turns streams the lean path does not take into
+    // request/response pairs through Node's compatibility layer, which attaches to a
+    // server once it has a 'request' listener.
+    const compatH2 = createHttp2Server(
+      compat as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    );
+    const h2 = createHttp2Server({
+      settings: { maxConcurrentStreams: 1024 },
+      maxSessionMemory: 64,
+    });
+    const unaryOptions = {
+      maxReceiveMessageBytes: options.maxReceiveMessageBytes,
+      toStatus: options.toStatus,
+    };
+    h2.on(
+      "stream",
+      (
+        stream: ServerHttp2Stream,
+        headers: IncomingHttpHeaders,
+        flags: number,
+        rawHeaders: string[],
+      ) => {
+        const route = options.unaryRoutes.get(headers[":path"] as string);
+        if (
+          route !== undefined &&
+          headers[":method"] === "POST" &&
+          isGrpc(headers["content-type"])
+        ) {
+          serveUnary(stream, headers, route, unaryOptions);
+          return;
+        }
+        compatH2.emit("stream", stream, headers, flags, rawHeaders);
+      },
+    );
+    h2.on("sessionError", () => {});
+    const h1 = createHttp1Server(compat as (req: IncomingMessage, res: ServerResponse) => void);
+    h1.keepAliveTimeout = 30_000;
+
+    this.server = createNetServer((socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+      socket.on("error", () => socket.destroy());
+      let head: Buffer = Buffer.alloc(0);
+      const sniff = (chunk: Buffer): void => {
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+        const n = Math.min(head.length, H2_PREFACE.length);
+        if (
+          head.length < H2_PREFACE.length &&
+          head.subarray(0, n).equals(H2_PREFACE.subarray(0, n))
+        ) {
+          return;
+        }
+        socket.off("data", sniff);
+        socket.pause();
+        socket.unshift(head);
+        if (head.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
+          // The HTTP/2 session takes over the socket's handle and first drains what was
+          // unshifted back into the socket's buffer; the socket must stay paused.
+          h2.emit("connection", socket);
+        } else {
+          h1.emit("connection", socket);
+          socket.resume();
+        }
+      };
+      socket.on("data", sniff);
+    });
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        const address = this.server.address();
+        resolve(typeof address === "object" && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  /** Stops accepting connections and closes the open ones. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+    });
+  }
+}
