@@ -231,7 +231,7 @@ function parseUrls(flag: string, value: string): URL[] {
   return urls;
 }
 
-function parseInt(flag: string, value: string, min: number): number {
+function parseWholeNumber(flag: string, value: string, min: number): number {
   if (!/^\d+$/.test(value)) throw new ConfigError(flag, `"${value}" is not a whole number`);
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(flag, `must be at least ${min}`);
@@ -304,12 +304,16 @@ export function loadConfig(
       `${initialAdvertisePeerUrls.map((u) => u.origin).join(",")} does not match --initial-cluster's entry for "${name}" (${[...ownOrigins].join(",")})`,
     );
   }
-  const heartbeatIntervalMs = parseInt(
+  const heartbeatIntervalMs = parseWholeNumber(
     "heartbeat-interval",
     get("heartbeat-interval") as string,
     1,
   );
-  const electionTimeoutMs = parseInt("election-timeout", get("election-timeout") as string, 1);
+  const electionTimeoutMs = parseWholeNumber(
+    "election-timeout",
+    get("election-timeout") as string,
+    1,
+  );
   if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
     throw new ConfigError(
       "election-timeout",
@@ -335,9 +339,9 @@ export function loadConfig(
     initialClusterToken: get("initial-cluster-token") as string,
     heartbeatIntervalMs,
     electionTimeoutMs,
-    maxRequestBytes: parseInt("max-request-bytes", get("max-request-bytes") as string, 1),
-    maxTxnOps: parseInt("max-txn-ops", get("max-txn-ops") as string, 1),
-    snapshotCount: parseInt("snapshot-count", get("snapshot-count") as string, 1),
+    maxRequestBytes: parseWholeNumber("max-request-bytes", get("max-request-bytes") as string, 1),
+    maxTxnOps: parseWholeNumber("max-txn-ops", get("max-txn-ops") as string, 1),
+    snapshotCount: parseWholeNumber("snapshot-count", get("snapshot-count") as string, 1),
     readMode: oneOf("read-mode", get("read-mode") as string, ["readindex", "lease"]),
     logLevel: oneOf("log-level", get("log-level") as string, ["debug", "info", "warn", "error"]),
     enableFaultInjection: bool("enable-fault-injection"),
