@@ -1,1 +1,9 @@
-export {};
+export type {
+  BackendEntry,
+  BackendOperation,
+  BackendRangeOptions,
+  BackendReader,
+  BackendSnapshot,
+  BackendWriteBatch,
+  MvccBackend,
+} from "./backend.js";
