@@ -6,3 +6,5 @@
  */
 export * from "./etcd.js";
 export * from "./raft.js";
+// The key-value state machine's log entry envelope (raftkv.kv.v1.KvRequest).
+export * from "./gen/raftkv/kv/v1/request_pb.js";
