@@ -110,3 +110,48 @@ export interface ReadState {
   /** The context given to `readIndex(context)`. */
   context: Uint8Array;
 }
+
+/** Mirrors `raftkv.raft.v1.ConfChangeType`. */
+export const ConfChangeType = {
+  AddNode: 0,
+  RemoveNode: 1,
+  UpdateNode: 2,
+  AddLearnerNode: 3,
+} as const;
+export type ConfChangeType = (typeof ConfChangeType)[keyof typeof ConfChangeType];
+
+/** Mirrors `raftkv.raft.v1.ConfChangeTransition`. */
+export const ConfChangeTransition = {
+  /** Joint consensus only when more than one voter changes, left automatically. */
+  Auto: 0,
+  /** Always joint, left automatically once committed. */
+  JointImplicit: 1,
+  /** Always joint, left only by an explicit empty ConfChangeV2. */
+  JointExplicit: 2,
+} as const;
+export type ConfChangeTransition = (typeof ConfChangeTransition)[keyof typeof ConfChangeTransition];
+
+/** One membership change; mirrors `raftkv.raft.v1.ConfChangeSingle`. */
+export interface ConfChangeSingle {
+  type: ConfChangeType;
+  nodeId: NodeId;
+}
+
+/**
+ * Several membership changes applied together; mirrors `raftkv.raft.v1.ConfChangeV2`.
+ * An empty `changes` list leaves a joint configuration.
+ */
+export interface ConfChangeV2 {
+  transition: ConfChangeTransition;
+  changes: ConfChangeSingle[];
+  /** Opaque to Raft; the server stores a new member's name and peer URLs here. */
+  context: Uint8Array;
+}
+
+/** A single-member change, the older form; mirrors `raftkv.raft.v1.ConfChange`. */
+export interface ConfChange {
+  type: ConfChangeType;
+  nodeId: NodeId;
+  context: Uint8Array;
+  id: number;
+}
