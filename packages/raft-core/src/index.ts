@@ -12,3 +12,4 @@ export type {
   SoftState,
 } from "./types.js";
 export { EntryType, MessageType, Role } from "./types.js";
+export { CompactedError, UnavailableError } from "./errors.js";

@@ -1,1 +1,30 @@
-export {};
+export {
+  CorruptionError,
+  DataDirLockedError,
+  DataDirMismatchError,
+  DurabilityUnavailableError,
+  InvalidArgumentError,
+  ReadFailedError,
+  SnapshotReleasedError,
+  StorageFailedError,
+  StoreClosedError,
+  WalError,
+} from "./errors.js";
+export type { GroupCommitOptions } from "./group-commit.js";
+export type { WalLogger } from "./logger.js";
+export { RocksLogStore } from "./rocks-log-store.js";
+export type {
+  MvccEntry,
+  MvccOperation,
+  MvccRangeOptions,
+  MvccReader,
+  MvccSnapshot,
+  MvccWriteBatch,
+} from "./rocks-mvcc-backend.js";
+export { RocksMvccBackend } from "./rocks-mvcc-backend.js";
+export {
+  FORMAT_VERSION,
+  type OpenRocksStorageOptions,
+  openRocksStorage,
+  type RocksStorage,
+} from "./rocks-storage.js";

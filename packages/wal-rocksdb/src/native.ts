@@ -1,0 +1,75 @@
+import { createRequire } from "node:module";
+
+/**
+ * The slice of `rocksdb-native` (CommonJS, untyped) that wal-rocksdb uses, typed once
+ * here so that no other module touches the untyped API. See docs/adr/003-rocksdb-binding.md.
+ */
+
+/** A key range; bounds are byte strings compared by RocksDB's default (memcmp) order. */
+export interface NativeRange {
+  gte?: Uint8Array;
+  lt?: Uint8Array;
+  reverse?: boolean;
+  limit?: number;
+  /** Entries fetched per native call. */
+  capacity?: number;
+}
+
+export interface NativeEntry {
+  key: Buffer;
+  value: Buffer;
+}
+
+/** An atomic write batch; `flush()` applies every queued operation in one RocksDB write. */
+export interface NativeWriteBatch {
+  tryPut(key: Uint8Array, value: Uint8Array): void;
+  tryDelete(key: Uint8Array): void;
+  /** Deletes `[start, end)`. */
+  tryDeleteRange(start: Uint8Array, end: Uint8Array): void;
+  flush(): Promise<void>;
+  destroy(): void;
+}
+
+/** A session: the database, or a point-in-time snapshot of it when made by `snapshot()`. */
+export interface NativeSession {
+  get(key: Uint8Array): Promise<Buffer | null>;
+  iterator(range: NativeRange): AsyncIterable<NativeEntry> & { destroy(): void };
+  /** `autoDestroy` frees the batch once flushed; without it every batch leaks a handle. */
+  write(options: { autoDestroy: true; capacity?: number }): NativeWriteBatch;
+  snapshot(): NativeSession;
+  /** A further session sharing this one's snapshot (if any). */
+  session(): NativeSession;
+  close(): Promise<void>;
+}
+
+export interface NativeWalFile {
+  /** Relative to the database directory, with a leading slash (e.g. `/000004.log`). */
+  path: string;
+  number: number;
+  size: number;
+}
+
+export interface NativeDb extends NativeSession {
+  ready(): Promise<void>;
+  currentWalFile(): Promise<NativeWalFile>;
+}
+
+export interface NativeOpenOptions {
+  createIfMissing?: boolean;
+  /** Bytes of memtable before a flush to an SST file. */
+  writeBufferSize?: number;
+}
+
+type NativeConstructor = new (path: string, options: NativeOpenOptions) => NativeDb;
+
+const require = createRequire(import.meta.url);
+let constructorCache: NativeConstructor | undefined;
+
+/**
+ * Creates (but does not open) a RocksDB handle for `path`. Loading the addon fails with
+ * Node's `ERR_DLOPEN_FAILED` when a system library (libstdc++, libatomic) is missing.
+ */
+export function createNativeDb(path: string, options: NativeOpenOptions): NativeDb {
+  constructorCache ??= require("rocksdb-native") as NativeConstructor;
+  return new constructorCache(path, options);
+}

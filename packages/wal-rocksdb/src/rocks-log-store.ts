@@ -1,0 +1,398 @@
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  InitialState,
+  LogStore,
+  SaveOptions,
+  SnapshotMetadata,
+} from "@raftkv/raft-core";
+import { CompactedError, UnavailableError } from "@raftkv/raft-core";
+import { isU64 } from "./binary.js";
+import { decodeEntry, ENTRY_HEADER_BYTES, encodeEntry } from "./entry-codec.js";
+import { CorruptionError, InvalidArgumentError, StoreClosedError } from "./errors.js";
+import type { GroupCommitter, StoredOp } from "./group-commit.js";
+import { LOG_END, logKey, logKeyIndex, MetaKey } from "./keys.js";
+import type { WalLogger } from "./logger.js";
+import {
+  decodeHardState,
+  decodeSnapshotMetadata,
+  emptyConfState,
+  encodeHardState,
+  encodeSnapshotMetadata,
+} from "./meta-codec.js";
+import type { NativeDb } from "./native.js";
+
+/** Entries read per native iterator call while loading the log. */
+const LOAD_CAPACITY = 4096;
+
+/**
+ * The Raft log, hard state and snapshot metadata of one member on RocksDB.
+ *
+ * Every entry after the last snapshot is kept in memory (as etcd's MemoryStorage does),
+ * so the LogReader methods are synchronous. The in-memory view moves forward when a
+ * `save`, `compact` or `applySnapshot` is called, not when it resolves, so that calls
+ * issued back to back see each other and are merged by group commit; the promise
+ * resolves once the write is durable. If a write fails, the store refuses every later
+ * write (StorageFailedError) and must be reopened, which reloads the durable state.
+ */
+export class RocksLogStore implements LogStore {
+  private loaded = false;
+  private closed = false;
+  private hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private snapshot: SnapshotMetadata = { index: 0, term: 0, confState: emptyConfState() };
+  /** `log[i]` has index `snapshot.index + 1 + i`. */
+  private log: Entry[] = [];
+
+  /** @internal Created by `openRocksStorage`. */
+  constructor(
+    private readonly db: NativeDb,
+    private readonly committer: GroupCommitter,
+    private readonly logger: WalLogger,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  /**
+   * Reads the hard state, the snapshot metadata and every entry after the snapshot,
+   * verifying each entry's checksum and that indexes are contiguous. A bad last entry (a
+   * torn write) is removed with a warning; a bad entry followed by others, a gap, or a
+   * commit index beyond the last entry rejects with CorruptionError naming the index.
+   */
+  async load(): Promise<InitialState> {
+    this.checkOpen();
+    if (this.loaded) throw new InvalidArgumentError("load() was already called");
+    const hsRecord = await this.db.get(MetaKey.hardState);
+    const snapRecord = await this.db.get(MetaKey.snapshot);
+    try {
+      if (hsRecord !== null) this.hardState = decodeHardState(hsRecord);
+      if (snapRecord !== null) this.snapshot = decodeSnapshotMetadata(snapRecord);
+    } catch (err) {
+      throw new CorruptionError(`raft metadata is corrupt: ${(err as Error).message}`, undefined, {
+        cause: err,
+      });
+    }
+    await this.loadEntries();
+    const last = this.lastIndex();
+    if (this.hardState.commit > last) {
+      throw new CorruptionError(
+        `hard state commits index ${this.hardState.commit} but the log ends at ${last}: ` +
+          `committed entries from ${last + 1} are missing`,
+        last + 1,
+      );
+    }
+    this.loaded = true;
+    this.logger.info(
+      {
+        firstIndex: this.firstIndex(),
+        lastIndex: last,
+        term: this.hardState.term,
+        commit: this.hardState.commit,
+        snapshotIndex: this.snapshot.index,
+      },
+      "raft log loaded",
+    );
+    return { hardState: { ...this.hardState }, confState: cloneConfState(this.snapshot.confState) };
+  }
+
+  private async loadEntries(): Promise<void> {
+    const first = this.snapshot.index + 1;
+    const it = this.db.iterator({ gte: logKey(first), lt: LOG_END, capacity: LOAD_CAPACITY });
+    /** The first entry that failed, with why; an entry after it makes this corruption. */
+    let bad: { index: number; why: string } | undefined;
+    try {
+      for await (const { key, value } of it) {
+        const index = logKeyIndex(key);
+        const expected = first + this.log.length;
+        if (bad !== undefined) {
+          throw new CorruptionError(
+            `log entry ${bad.index} is ${bad.why}, and entries follow it (next: ${index})`,
+            bad.index,
+          );
+        }
+        if (index !== expected) {
+          const why =
+            index < 0 ? "stored under a malformed key" : `missing (next stored: ${index})`;
+          throw new CorruptionError(`log entry ${expected} is ${why}`, expected);
+        }
+        const entry = decodeEntry(value, index);
+        if (typeof entry === "string") bad = { index, why: `corrupt (${entry})` };
+        else this.log.push(entry);
+      }
+    } finally {
+      it.destroy();
+    }
+    if (bad !== undefined) {
+      this.logger.warn(
+        { index: bad.index, reason: bad.why },
+        "dropping a torn entry at the tail of the raft log",
+      );
+      await this.committer.submit({
+        ops: [{ kind: "deleteRange", start: logKey(bad.index), end: LOG_END }],
+        bytes: 32,
+        sync: true,
+      });
+    }
+  }
+
+  firstIndex(): number {
+    return this.snapshot.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.snapshot.index + this.log.length;
+  }
+
+  term(index: number): number {
+    if (index === this.snapshot.index) return this.snapshot.term;
+    if (index < this.snapshot.index) throw new CompactedError(index, this.firstIndex());
+    const entry = this.log[index - this.snapshot.index - 1];
+    if (entry === undefined) throw new UnavailableError(index, this.lastIndex());
+    return entry.term;
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo < this.firstIndex()) throw new CompactedError(lo, this.firstIndex());
+    if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1, this.lastIndex());
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = lo; i < hi; i++) {
+      const entry = this.log[i - this.snapshot.index - 1];
+      if (entry === undefined) break;
+      bytes += entry.data.length + ENTRY_HEADER_BYTES;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  snapshotMetadata(): SnapshotMetadata {
+    return { ...this.snapshot, confState: cloneConfState(this.snapshot.confState) };
+  }
+
+  /**
+   * Writes `hardState` and `entries` in one atomic batch; entries at or below the last
+   * index replace the conflicting suffix in the same batch. Entries already covered by
+   * the snapshot are skipped. Rejects with InvalidArgumentError (writing nothing) on a
+   * gap, non-contiguous or malformed entries, a term or vote that would go back, or log
+   * terms that decrease; with StorageFailedError when the disk write fails.
+   */
+  async save(
+    hardState: HardState | undefined,
+    entries: readonly Entry[],
+    options: SaveOptions,
+  ): Promise<void> {
+    this.checkLoaded();
+    this.committer.checkWritable();
+    const newEntries = this.checkEntries(entries);
+    if (hardState !== undefined) this.checkHardState(hardState);
+    let bytes = 32;
+    const encoded = newEntries.map((e) => {
+      const value = encodeEntry(e);
+      bytes += value.length + 9;
+      return value;
+    });
+    const wait = this.committer.reserve(bytes);
+    if (wait !== undefined) {
+      await wait;
+      this.committer.checkWritable();
+      // The log may have moved while we waited; validate against what it is now.
+      this.checkEntries(entries);
+      if (hardState !== undefined) this.checkHardState(hardState);
+    }
+
+    const ops: StoredOp[] = [];
+    const firstNew = newEntries[0];
+    if (firstNew !== undefined) {
+      const oldLast = this.lastIndex();
+      const newLast = firstNew.index + newEntries.length - 1;
+      if (newLast < oldLast) {
+        ops.push({ kind: "deleteRange", start: logKey(newLast + 1), end: logKey(oldLast + 1) });
+      }
+      for (let i = 0; i < newEntries.length; i++) {
+        const e = newEntries[i] as Entry;
+        ops.push({ kind: "put", key: logKey(e.index), value: encoded[i] as Uint8Array });
+      }
+      this.log.length = firstNew.index - this.snapshot.index - 1;
+      for (const e of newEntries) this.log.push({ ...e });
+    }
+    if (hardState !== undefined) {
+      ops.push({ kind: "put", key: MetaKey.hardState, value: encodeHardState(hardState) });
+      this.hardState = { ...hardState };
+    }
+    return this.committer.submit({ ops, bytes, sync: options.sync });
+  }
+
+  /** Returns the part of `entries` not covered by the snapshot, after validating all. */
+  private checkEntries(entries: readonly Entry[]): readonly Entry[] {
+    if (!Array.isArray(entries)) throw new InvalidArgumentError("entries must be an array");
+    let prev: Entry | undefined;
+    for (const e of entries) {
+      if (
+        typeof e !== "object" ||
+        e === null ||
+        !isU64(e.index) ||
+        e.index === 0 ||
+        !isU64(e.term) ||
+        !(e.type === 0 || e.type === 1 || e.type === 2) ||
+        !(e.data instanceof Uint8Array)
+      ) {
+        throw new InvalidArgumentError(
+          `malformed entry ${JSON.stringify(e, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v))}`,
+        );
+      }
+      if (prev !== undefined && e.index !== prev.index + 1) {
+        throw new InvalidArgumentError(
+          `entries are not contiguous: ${prev.index} is followed by ${e.index}`,
+        );
+      }
+      if (prev !== undefined && e.term < prev.term) {
+        throw new InvalidArgumentError(
+          `entry ${e.index} has term ${e.term}, lower than term ${prev.term} before it`,
+        );
+      }
+      prev = e;
+    }
+    const first = entries[0];
+    if (first === undefined) return entries;
+    if (first.index > this.lastIndex() + 1) {
+      throw new InvalidArgumentError(
+        `entry ${first.index} would leave a gap: the log ends at ${this.lastIndex()}`,
+      );
+    }
+    const skip = Math.max(0, this.firstIndex() - first.index);
+    const kept = entries.slice(skip);
+    const head = kept[0];
+    if (head !== undefined && head.term < this.term(head.index - 1)) {
+      throw new InvalidArgumentError(
+        `entry ${head.index} has term ${head.term}, lower than term ${this.term(head.index - 1)} of entry ${head.index - 1}`,
+      );
+    }
+    return kept;
+  }
+
+  private checkHardState(hs: HardState): void {
+    if (
+      typeof hs !== "object" ||
+      hs === null ||
+      !isU64(hs.term) ||
+      !isU64(hs.vote) ||
+      !isU64(hs.commit)
+    ) {
+      throw new InvalidArgumentError(`malformed hard state ${JSON.stringify(hs)}`);
+    }
+    const cur = this.hardState;
+    if (hs.term < cur.term) {
+      throw new InvalidArgumentError(`hard state term ${hs.term} is below the stored ${cur.term}`);
+    }
+    if (hs.term === cur.term && cur.vote !== 0 && hs.vote !== cur.vote) {
+      throw new InvalidArgumentError(
+        `hard state changes the vote in term ${hs.term} from ${cur.vote} to ${hs.vote}`,
+      );
+    }
+  }
+
+  /**
+   * Replaces the log with a snapshot from the leader: entries up to `metadata.index` go,
+   * and so do the ones after it unless the entry at `metadata.index` has the snapshot's
+   * term. Rejects with InvalidArgumentError if the snapshot is not newer than the current one.
+   */
+  async applySnapshot(metadata: SnapshotMetadata): Promise<void> {
+    this.checkLoaded();
+    this.committer.checkWritable();
+    checkSnapshotMetadata(metadata);
+    if (metadata.index <= this.snapshot.index) {
+      throw new InvalidArgumentError(
+        `snapshot at ${metadata.index} is not newer than the current one at ${this.snapshot.index}`,
+      );
+    }
+    const keepTail =
+      metadata.index <= this.lastIndex() && this.term(metadata.index) === metadata.term;
+    const end = keepTail ? logKey(metadata.index + 1) : LOG_END;
+    const snapshot = { ...metadata, confState: cloneConfState(metadata.confState) };
+    const ops: StoredOp[] = [
+      { kind: "deleteRange", start: logKey(this.firstIndex()), end },
+      { kind: "put", key: MetaKey.snapshot, value: encodeSnapshotMetadata(snapshot) },
+    ];
+    this.log = keepTail ? this.log.slice(metadata.index - this.snapshot.index) : [];
+    this.snapshot = snapshot;
+    return this.committer.submit({ ops, bytes: 256, sync: true });
+  }
+
+  /**
+   * Drops entries up to and including `index` with one range delete, recording the
+   * snapshot point (`index`, its term, `confState`) in the same batch. Compacting at the
+   * current snapshot index is a no-op. Rejects with InvalidArgumentError when `index` is
+   * below the snapshot or beyond the commit index.
+   */
+  async compact(index: number, confState: ConfState): Promise<void> {
+    this.checkLoaded();
+    this.committer.checkWritable();
+    if (!isU64(index)) throw new InvalidArgumentError(`compact index ${index} is not an index`);
+    checkConfState(confState);
+    if (index === this.snapshot.index) return;
+    if (index < this.snapshot.index) {
+      throw new InvalidArgumentError(
+        `compact index ${index} is below the snapshot index ${this.snapshot.index}`,
+      );
+    }
+    if (index > this.hardState.commit || index > this.lastIndex()) {
+      throw new InvalidArgumentError(
+        `compact index ${index} is beyond the commit index ${this.hardState.commit}`,
+      );
+    }
+    const snapshot = { index, term: this.term(index), confState: cloneConfState(confState) };
+    const ops: StoredOp[] = [
+      { kind: "deleteRange", start: logKey(this.firstIndex()), end: logKey(index + 1) },
+      { kind: "put", key: MetaKey.snapshot, value: encodeSnapshotMetadata(snapshot) },
+    ];
+    this.log = this.log.slice(index - this.snapshot.index);
+    this.snapshot = snapshot;
+    // Not synced: losing a compaction in a power failure leaves the older, equally
+    // consistent snapshot point and entries, because both are in one atomic batch.
+    return this.committer.submit({ ops, bytes: 256, sync: false });
+  }
+
+  /** Stops using the store; the data dir is closed once the MVCC backend is closed too. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.onClose();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreClosedError("the log store is closed");
+  }
+
+  private checkLoaded(): void {
+    this.checkOpen();
+    if (!this.loaded) throw new InvalidArgumentError("load() must be called first");
+  }
+}
+
+function cloneConfState(cs: ConfState): ConfState {
+  return {
+    voters: [...cs.voters],
+    learners: [...cs.learners],
+    votersOutgoing: [...cs.votersOutgoing],
+    learnersNext: [...cs.learnersNext],
+    autoLeave: cs.autoLeave,
+  };
+}
+
+function checkConfState(cs: ConfState): void {
+  const ok =
+    typeof cs === "object" &&
+    cs !== null &&
+    [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext].every(
+      (ids) => Array.isArray(ids) && ids.every(isU64),
+    ) &&
+    typeof cs.autoLeave === "boolean";
+  if (!ok) throw new InvalidArgumentError(`malformed conf state ${JSON.stringify(cs)}`);
+}
+
+function checkSnapshotMetadata(meta: SnapshotMetadata): void {
+  if (typeof meta !== "object" || meta === null || !isU64(meta.index) || !isU64(meta.term)) {
+    throw new InvalidArgumentError(`malformed snapshot metadata ${JSON.stringify(meta)}`);
+  }
+  checkConfState(meta.confState);
+}

@@ -1,0 +1,98 @@
+import { type FileHandle, open, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { DurabilityUnavailableError } from "./errors.js";
+import type { NativeDb } from "./native.js";
+
+/**
+ * Makes completed RocksDB writes durable by syncing the write-ahead log they were
+ * appended to: `rocksdb-native` has no `WriteOptions.sync`, so we do what RocksDB's own
+ * `sync = true` does (fdatasync the WAL file; fsync the directory when a new WAL file
+ * appears). See docs/adr/003-rocksdb-binding.md.
+ *
+ * Invariant: when `sync()` resolves, every write that had completed before it was called
+ * is on stable storage. Holds because a completed write is in the WAL that was current
+ * when it completed or an older one, and every WAL from the last synced one up to the
+ * current one is synced here.
+ */
+export class WalSyncer {
+  private walNumber = -1;
+  private wal: FileHandle | undefined;
+
+  constructor(
+    private readonly db: NativeDb,
+    private readonly dir: string,
+  ) {}
+
+  /**
+   * Checks that a write reaches the WAL file before it returns (else nothing we sync
+   * would cover it), then syncs. Throws DurabilityUnavailableError if it does not.
+   */
+  async start(probe: () => Promise<void>): Promise<void> {
+    const before = await this.db.currentWalFile();
+    const sizeBefore = await walSize(this.dir, before.path);
+    await probe();
+    const after = await this.db.currentWalFile();
+    const sizeAfter = await walSize(this.dir, after.path);
+    if (after.number === before.number && sizeAfter <= sizeBefore) {
+      throw new DurabilityUnavailableError(
+        `a completed write did not reach the WAL file ${after.path} (size stayed ${sizeAfter} bytes); ` +
+          "this RocksDB binding buffers its WAL, so synced writes cannot be guaranteed",
+      );
+    }
+    await this.switchTo(after.number, after.path, -1);
+    await this.sync();
+  }
+
+  /** Syncs every WAL written since the last call; see the class invariant. */
+  async sync(): Promise<void> {
+    const wal = this.wal;
+    if (wal === undefined) throw new Error("WalSyncer.sync before start");
+    // The datasync and the rotation check run concurrently: only a rotation costs more.
+    const [, current] = await Promise.all([wal.datasync(), this.db.currentWalFile()]);
+    if (current.number !== this.walNumber) {
+      await this.switchTo(current.number, current.path, this.walNumber);
+    }
+  }
+
+  /** Syncs the WALs numbered after `previous` up to `number`, then the directory. */
+  private async switchTo(number: number, path: string, previous: number): Promise<void> {
+    if (previous >= 0) {
+      // WALs between the old and the new current one were written and rotated away while
+      // we were not looking; sync them too (a deleted one was flushed to SST by RocksDB).
+      for (const name of await readdir(this.dir)) {
+        const m = /^(\d+)\.log$/.exec(name);
+        const n = m?.[1] === undefined ? -1 : Number(m[1]);
+        if (n > previous && n < number) await syncFile(join(this.dir, name));
+      }
+    }
+    const next = await open(join(this.dir, path), "r");
+    await next.datasync();
+    await syncFile(this.dir);
+    const old = this.wal;
+    this.wal = next;
+    this.walNumber = number;
+    await old?.close();
+  }
+
+  async close(): Promise<void> {
+    await this.wal?.close();
+    this.wal = undefined;
+  }
+}
+
+async function walSize(dir: string, path: string): Promise<number> {
+  return (await stat(join(dir, path))).size;
+}
+
+async function syncFile(path: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, "r");
+    await fh.sync();
+  } catch (err) {
+    // A rotated WAL may be deleted between readdir and open once RocksDB flushed it.
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  } finally {
+    await fh?.close();
+  }
+}
