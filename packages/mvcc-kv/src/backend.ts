@@ -76,7 +76,11 @@ export interface BackendRangeOptions {
   limit?: number | undefined;
 }
 
-/** One key with its value. The arrays belong to the caller once returned. */
+/**
+ * One key with its value. Neither side may mutate arrays once they crossed the
+ * interface (handed to `write` or returned by a read): an in-memory backend keeps and
+ * returns the very arrays it was given.
+ */
 export interface BackendEntry {
   key: Uint8Array;
   value: Uint8Array;
