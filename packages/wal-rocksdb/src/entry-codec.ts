@@ -42,5 +42,11 @@ export function decodeEntry(value: Uint8Array, expectedIndex: number): Entry | E
   if (term < 0) return "term";
   const index = readU64(view, 14);
   if (index !== expectedIndex) return "index";
-  return { term, index, type: type as EntryType, data: value.subarray(ENTRY_HEADER_BYTES) };
+  // A plain Uint8Array view (not a Buffer subarray), so callers see the type they wrote.
+  const data = new Uint8Array(
+    value.buffer,
+    value.byteOffset + ENTRY_HEADER_BYTES,
+    value.byteLength - ENTRY_HEADER_BYTES,
+  );
+  return { term, index, type: type as EntryType, data };
 }

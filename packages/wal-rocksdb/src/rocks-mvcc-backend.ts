@@ -218,7 +218,7 @@ async function readValue(session: NativeSession, key: Uint8Array): Promise<Uint8
   if (!(key instanceof Uint8Array)) throw new InvalidArgumentError("key must be a Uint8Array");
   try {
     const value = await session.get(mvccKey(key));
-    return value === null ? undefined : value;
+    return value === null ? undefined : plain(value);
   } catch (err) {
     throw new ReadFailedError(`read failed: ${(err as Error).message}`, { cause: err });
   }
@@ -249,7 +249,9 @@ function rangeOf(
       });
       live.add(it);
       try {
-        for await (const { key, value } of it) yield { key: key.subarray(1), value };
+        for await (const { key, value } of it) {
+          yield { key: plain(key).subarray(1), value: plain(value) };
+        }
       } catch (err) {
         throw new ReadFailedError(`range read failed: ${(err as Error).message}`, { cause: err });
       } finally {
@@ -291,4 +293,9 @@ function toStoredOps(batch: MvccWriteBatch): { ops: StoredOp[]; bytes: number } 
     }
   }
   return { ops, bytes };
+}
+
+/** A plain Uint8Array view of a Buffer, so callers see the type they wrote. */
+function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -1,0 +1,370 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Entry, HardState } from "@raftkv/raft-core";
+import { afterEach, describe, expect, it } from "vitest";
+import { encodeEntry } from "./entry-codec.js";
+import {
+  CorruptionError,
+  DataDirLockedError,
+  DataDirMismatchError,
+  InvalidArgumentError,
+} from "./errors.js";
+import { logKey, MetaKey } from "./keys.js";
+import { encodeIdentity } from "./meta-codec.js";
+import { createNativeDb } from "./native.js";
+import { openRocksStorage, type RocksStorage } from "./rocks-storage.js";
+
+const dirs: string[] = [];
+const open: RocksStorage[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "wal-rocksdb-test-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function openAt(dir: string, extra: { logger?: CapturingLogger } = {}) {
+  const storage = await openRocksStorage({ dir, clusterId: "test", memberId: 1, ...extra });
+  open.push(storage);
+  return storage;
+}
+
+async function reopen(storage: RocksStorage, extra: { logger?: CapturingLogger } = {}) {
+  await storage.close();
+  const next = await openAt(storage.dir, extra);
+  await next.logStore.load();
+  return next;
+}
+
+/** Writes raw bytes under a key, bypassing every check, to simulate disk damage. */
+async function tamper(dir: string, key: Uint8Array, value: Uint8Array | null): Promise<void> {
+  const db = createNativeDb(dir, {});
+  await db.ready();
+  const batch = db.write({ autoDestroy: true });
+  if (value === null) batch.tryDelete(key);
+  else batch.tryPut(key, value);
+  await batch.flush();
+  await db.close();
+}
+
+class CapturingLogger {
+  readonly warnings: Array<Record<string, unknown>> = [];
+  info() {}
+  error() {}
+  warn(fields: Record<string, unknown>) {
+    this.warnings.push(fields);
+  }
+}
+
+function entry(index: number, term: number, text = `e${index}t${term}`): Entry {
+  return { index, term, type: 0, data: new TextEncoder().encode(text) };
+}
+
+function range(from: number, to: number, term: number): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i <= to; i++) out.push(entry(i, term));
+  return out;
+}
+
+const hs = (term: number, vote: number, commit: number): HardState => ({ term, vote, commit });
+const sync = { sync: true };
+
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+describe("RocksLogStore", () => {
+  it("starts empty: zero hard state, first index 1, last index 0", async () => {
+    const { logStore } = await openAt(await tempDir());
+    const state = await logStore.load();
+    expect(state.hardState).toEqual(hs(0, 0, 0));
+    expect(state.confState.voters).toEqual([]);
+    expect(logStore.firstIndex()).toBe(1);
+    expect(logStore.lastIndex()).toBe(0);
+    expect(logStore.term(0)).toBe(0);
+  });
+
+  it("keeps saved entries and hard state across a restart", async () => {
+    let storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(2, 1, 3), range(1, 5, 2), sync);
+    storage = await reopen(storage);
+    const { logStore } = storage;
+    expect(logStore.lastIndex()).toBe(5);
+    expect(logStore.entries(1, 6, Number.MAX_SAFE_INTEGER)).toEqual(range(1, 5, 2));
+    const again = await openAt(await tempDir());
+    await again.logStore.load();
+    expect(storage.logStore.term(5)).toBe(2);
+  });
+
+  it("reads entries synchronously as soon as save is called, before it resolves", async () => {
+    const { logStore } = await openAt(await tempDir());
+    await logStore.load();
+    const saving = logStore.save(undefined, range(1, 3, 1), sync);
+    expect(logStore.lastIndex()).toBe(3);
+    await saving;
+  });
+
+  it("appending below the last index replaces the conflicting suffix, durably", async () => {
+    let storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 2), range(1, 5, 1), sync);
+    await storage.logStore.save(hs(2, 2, 2), range(3, 4, 2), sync);
+    expect(storage.logStore.lastIndex()).toBe(4);
+    storage = await reopen(storage);
+    expect(storage.logStore.lastIndex()).toBe(4);
+    expect(storage.logStore.entries(1, 5, Infinity).map((e) => e.term)).toEqual([1, 1, 2, 2]);
+  });
+
+  it("skips entries already covered by the snapshot", async () => {
+    const { logStore } = await openAt(await tempDir());
+    await logStore.load();
+    await logStore.save(hs(1, 1, 5), range(1, 5, 1), sync);
+    await logStore.compact(3, { ...emptyConf(), voters: [1] });
+    await logStore.save(undefined, range(2, 7, 1), sync);
+    expect(logStore.firstIndex()).toBe(4);
+    expect(logStore.lastIndex()).toBe(7);
+  });
+
+  it("rejects a gap, non-contiguous entries and decreasing terms, writing nothing", async () => {
+    let storage = await openAt(await tempDir());
+    const { logStore } = storage;
+    await logStore.load();
+    await logStore.save(hs(2, 1, 0), range(1, 3, 2), sync);
+    await expect(logStore.save(undefined, [entry(5, 2)], sync)).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(logStore.save(undefined, [entry(4, 2), entry(6, 2)], sync)).rejects.toThrow(
+      /not contiguous/,
+    );
+    await expect(logStore.save(undefined, [entry(4, 1)], sync)).rejects.toThrow(/lower than term/);
+    await expect(
+      logStore.save(
+        undefined,
+        [{ index: 4, term: 2, type: 9, data: new Uint8Array() } as never],
+        sync,
+      ),
+    ).rejects.toThrow(/malformed entry/);
+    storage = await reopen(storage);
+    expect(storage.logStore.lastIndex()).toBe(3);
+  });
+
+  it("refuses a hard state whose term goes back or whose vote changes within a term", async () => {
+    const { logStore } = await openAt(await tempDir());
+    await logStore.load();
+    await logStore.save(hs(5, 2, 0), [], sync);
+    await expect(logStore.save(hs(4, 2, 0), [], sync)).rejects.toThrow(/term 4 is below/);
+    await expect(logStore.save(hs(5, 3, 0), [], sync)).rejects.toThrow(/changes the vote/);
+    await logStore.save(hs(6, 3, 0), [], sync);
+  });
+
+  it("compact drops entries with a range delete and records the snapshot point", async () => {
+    let storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(3, 1, 8), range(1, 10, 3), sync);
+    const conf = { ...emptyConf(), voters: [1, 2, 3] };
+    await storage.logStore.compact(6, conf);
+    storage = await reopen(storage);
+    const { logStore } = storage;
+    expect(logStore.firstIndex()).toBe(7);
+    expect(logStore.lastIndex()).toBe(10);
+    expect(logStore.term(6)).toBe(3);
+    expect(() => logStore.term(5)).toThrow(expect.objectContaining({ code: "COMPACTED" }));
+    expect(() => logStore.entries(5, 8, Infinity)).toThrow(
+      expect.objectContaining({ code: "COMPACTED" }),
+    );
+    expect(logStore.snapshotMetadata()).toEqual({ index: 6, term: 3, confState: conf });
+    expect((await logStore.load().catch((e) => e)).code).toBe("INVALID_ARGUMENT");
+  });
+
+  it("compact refuses indexes beyond the commit index or below the snapshot", async () => {
+    const { logStore } = await openAt(await tempDir());
+    await logStore.load();
+    await logStore.save(hs(1, 1, 4), range(1, 6, 1), sync);
+    await expect(logStore.compact(5, emptyConf())).rejects.toThrow(/beyond the commit index/);
+    await logStore.compact(3, emptyConf());
+    await expect(logStore.compact(2, emptyConf())).rejects.toThrow(/below the snapshot/);
+    await logStore.compact(3, emptyConf());
+  });
+
+  it("applySnapshot drops the whole log when the term at its index disagrees", async () => {
+    let storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 2), range(1, 6, 1), sync);
+    await storage.logStore.applySnapshot({ index: 4, term: 2, confState: emptyConf() });
+    storage = await reopen(storage);
+    expect(storage.logStore.firstIndex()).toBe(5);
+    expect(storage.logStore.lastIndex()).toBe(4);
+    expect(storage.logStore.term(4)).toBe(2);
+  });
+
+  it("applySnapshot keeps the entries after it when the term at its index matches", async () => {
+    let storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 2), range(1, 6, 1), sync);
+    await storage.logStore.applySnapshot({ index: 4, term: 1, confState: emptyConf() });
+    storage = await reopen(storage);
+    expect(storage.logStore.firstIndex()).toBe(5);
+    expect(storage.logStore.lastIndex()).toBe(6);
+    await expect(
+      storage.logStore.applySnapshot({ index: 3, term: 1, confState: emptyConf() }),
+    ).rejects.toThrow(/not newer/);
+  });
+
+  it("entries stops before exceeding maxBytes but returns at least one", async () => {
+    const { logStore } = await openAt(await tempDir());
+    await logStore.load();
+    await logStore.save(hs(1, 1, 0), range(1, 5, 1), sync);
+    expect(logStore.entries(1, 6, 0)).toHaveLength(1);
+    const one = logStore.entries(1, 2, Infinity)[0] as Entry;
+    const size = one.data.length + 22;
+    expect(logStore.entries(1, 6, size * 3)).toHaveLength(3);
+    expect(() => logStore.entries(1, 7, Infinity)).toThrow(
+      expect.objectContaining({ code: "UNAVAILABLE" }),
+    );
+  });
+
+  it("group commit merges concurrent saves, which land in call order", async () => {
+    let storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    const saves: Promise<void>[] = [];
+    for (let i = 1; i <= 200; i++)
+      saves.push(storage.logStore.save(hs(1, 1, 0), [entry(i, 1)], sync));
+    await Promise.all(saves);
+    storage = await reopen(storage);
+    expect(storage.logStore.lastIndex()).toBe(200);
+    expect(storage.logStore.entries(1, 201, Infinity)).toEqual(range(1, 200, 1));
+  });
+
+  it("cuts a corrupt last entry (a torn write) with a warning", async () => {
+    let storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 4), range(1, 5, 1), sync);
+    await storage.close();
+    const torn = encodeEntry(entry(5, 1)).subarray(0, 15);
+    await tamper(storage.dir, logKey(5), torn);
+    const logger = new CapturingLogger();
+    storage = await openAt(storage.dir, { logger });
+    await storage.logStore.load();
+    expect(storage.logStore.lastIndex()).toBe(4);
+    expect(logger.warnings).toEqual([expect.objectContaining({ index: 5 })]);
+    storage = await reopen(storage);
+    expect(storage.logStore.lastIndex()).toBe(4);
+  });
+
+  it("refuses to start when an entry before the tail is corrupt, naming its index", async () => {
+    const storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 2), range(1, 5, 1), sync);
+    await storage.close();
+    const bad = encodeEntry(entry(3, 1));
+    bad[bad.length - 1] ^= 0xff;
+    await tamper(storage.dir, logKey(3), bad);
+    const again = await openAt(storage.dir);
+    const err = await again.logStore.load().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect((err as CorruptionError).index).toBe(3);
+    expect((err as Error).message).toMatch(/entry 3 is corrupt \(checksum\)/);
+  });
+
+  it("refuses to start when an entry is missing in the middle of the log", async () => {
+    const storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 2), range(1, 5, 1), sync);
+    await storage.close();
+    await tamper(storage.dir, logKey(2), null);
+    const again = await openAt(storage.dir);
+    const err = await again.logStore.load().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CORRUPTION", index: 2 });
+  });
+
+  it("refuses to start when committed entries are missing from the tail", async () => {
+    const storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 5), range(1, 5, 1), sync);
+    await storage.close();
+    await tamper(storage.dir, logKey(5), null);
+    const again = await openAt(storage.dir);
+    await expect(again.logStore.load()).rejects.toMatchObject({ code: "CORRUPTION", index: 5 });
+  });
+
+  it("refuses to start on corrupt raft metadata", async () => {
+    const storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.logStore.save(hs(1, 1, 0), [], sync);
+    await storage.close();
+    await tamper(storage.dir, MetaKey.hardState, Uint8Array.of(1, 2, 3, 4, 5, 6));
+    const again = await openAt(storage.dir);
+    await expect(again.logStore.load()).rejects.toThrow(/raft metadata is corrupt/);
+  });
+});
+
+describe("openRocksStorage", () => {
+  it("refuses a data dir created for another cluster or member", async () => {
+    const dir = await tempDir();
+    await (await openRocksStorage({ dir, clusterId: "a", memberId: 1 })).close();
+    await expect(openRocksStorage({ dir, clusterId: "b", memberId: 1 })).rejects.toThrow(
+      /belongs to cluster "a", not "b"/,
+    );
+    await expect(openRocksStorage({ dir, clusterId: "a", memberId: 2 })).rejects.toThrow(
+      DataDirMismatchError,
+    );
+    await (await openRocksStorage({ dir, clusterId: "a", memberId: 1 })).close();
+  });
+
+  it("refuses a data dir written in another format version", async () => {
+    const dir = await tempDir();
+    await (await openRocksStorage({ dir, clusterId: "a", memberId: 1 })).close();
+    await tamper(
+      dir,
+      MetaKey.identity,
+      encodeIdentity({ formatVersion: 2, clusterId: "a", memberId: 1 }),
+    );
+    await expect(openRocksStorage({ dir, clusterId: "a", memberId: 1 })).rejects.toThrow(
+      /format version 2; this version reads 1/,
+    );
+  });
+
+  it("refuses a non-empty directory that is not a data dir", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "notes.txt"), "hello");
+    await expect(openRocksStorage({ dir, clusterId: "a", memberId: 1 })).rejects.toMatchObject({
+      code: "DATA_DIR_MISMATCH",
+    });
+  });
+
+  it("allows only one open store per data dir", async () => {
+    const dir = await tempDir();
+    const first = await openAt(dir);
+    await expect(openRocksStorage({ dir, clusterId: "test", memberId: 1 })).rejects.toThrow(
+      DataDirLockedError,
+    );
+    await first.close();
+    await (await openAt(dir)).close();
+  });
+
+  it("rejects malformed options with InvalidArgumentError", async () => {
+    const dir = await tempDir();
+    await expect(openRocksStorage({ dir, clusterId: "", memberId: 1 })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(openRocksStorage({ dir, clusterId: "a", memberId: 0 })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+  });
+
+  it("rejects writes after close with StoreClosedError", async () => {
+    const storage = await openAt(await tempDir());
+    await storage.logStore.load();
+    await storage.close();
+    await expect(storage.logStore.save(undefined, [entry(1, 1)], sync)).rejects.toMatchObject({
+      code: "STORE_CLOSED",
+    });
+  });
+});
+
+function emptyConf() {
+  return { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+}
