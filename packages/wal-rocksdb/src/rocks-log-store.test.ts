@@ -260,7 +260,7 @@ describe("RocksLogStore", () => {
     await storage.logStore.save(hs(1, 1, 2), range(1, 5, 1), sync);
     await storage.close();
     const bad = encodeEntry(entry(3, 1));
-    bad[bad.length - 1] ^= 0xff;
+    bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
     await tamper(storage.dir, logKey(3), bad);
     const again = await openAt(storage.dir);
     const err = await again.logStore.load().catch((e: unknown) => e);
