@@ -176,7 +176,7 @@ export class GroupCommitter {
   }
 
   private fail(cause: unknown, group: Queued[]): void {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = rootMessage(cause);
     this.failure = new StorageFailedError(
       `write to the data dir failed (${reason}); the store accepts no more writes`,
       { cause },
@@ -186,4 +186,12 @@ export class GroupCommitter {
     for (const w of failed) w.reject(this.failure);
     for (const w of this.roomWaiters.splice(0)) w.resolve();
   }
+}
+
+/** The innermost message of an error chain: the binding wraps the RocksDB status in a cause. */
+function rootMessage(err: unknown): string {
+  let e = err;
+  for (let depth = 0; depth < 8 && e instanceof Error && e.cause !== undefined; depth++)
+    e = e.cause;
+  return e instanceof Error ? e.message : String(e);
 }
