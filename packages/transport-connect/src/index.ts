@@ -1,1 +1,21 @@
-export {};
+export type { BackoffOptions } from "./backoff.js";
+export {
+  ClusterMismatchError,
+  InvalidTransportOptionError,
+  MalformedMessageError,
+  MessageTooLargeError,
+  PeerNotFoundError,
+  PeerRejectedError,
+  SnapshotChecksumError,
+  SnapshotTransferError,
+  TlsConfigError,
+  TransportClosedError,
+  TransportError,
+  UnknownMemberError,
+  WrongRecipientError,
+} from "./errors.js";
+export type { TransportLogger } from "./logger.js";
+export type { PeerAddress, PeerTransportOptions, SnapshotOptions } from "./options.js";
+export type { DropReason, PeerStats, RejectReason } from "./peer-stats.js";
+export { createPeerTransport, PeerTransport, type TransportStats } from "./peer-transport.js";
+export type { PeerTlsOptions } from "./tls.js";
