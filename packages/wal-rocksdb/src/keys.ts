@@ -4,7 +4,7 @@ import { readU64, writeU64 } from "./binary.js";
  * The store's key layout in RocksDB's default column family. The first byte names a
  * keyspace, so that one atomic write batch can span the Raft log, Raft metadata and the
  * MVCC data (rocksdb-native's batches are bound to one column family; see
- * docs/adr/004-wal-rocksdb-storage-layout.md).
+ * docs/adr/006-wal-rocksdb-storage-layout.md).
  *
  * - `0x00 name`: metadata records (identity, hard state, snapshot, applied index).
  * - `0x01 index(u64 BE)`: one Raft log entry.
