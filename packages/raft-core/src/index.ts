@@ -1,3 +1,4 @@
+export { CompactedError, UnavailableError } from "./errors.js";
 export type { InitialState, LogReader, LogStore, SaveOptions } from "./log-store.js";
 export type { StateMachine } from "./state-machine.js";
 export type { PeerDirectory, Transport, TransportHandler } from "./transport.js";
@@ -12,4 +13,3 @@ export type {
   SoftState,
 } from "./types.js";
 export { EntryType, MessageType, Role } from "./types.js";
-export { CompactedError, UnavailableError } from "./errors.js";

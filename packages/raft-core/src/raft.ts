@@ -238,7 +238,10 @@ export class Raft {
     if (prevTerm === 0 && prevIndex !== 0) return this.maybeSendSnapshot(to, pr);
     const last = log.lastIndex();
     let ents: Entry[] = [];
-    if (pr.next <= last) {
+    // A full window still lets an empty append through (sendIfEmpty): it carries the commit
+    // index or probes after a heartbeat response, and occupies no slot of the window.
+    const windowFull = pr.state === ProgressState.Replicate && pr.inflights.full();
+    if (pr.next <= last && !windowFull) {
       if (pr.next < log.firstIndex()) return this.maybeSendSnapshot(to, pr);
       ents = log.slice(pr.next, last + 1, this.cfg.maxSizePerMsg);
     }

@@ -85,6 +85,21 @@ export interface ProgressStatus {
   inflight: number;
 }
 
+/**
+ * A read-only view of a member's log, including entries not yet durable; for tests,
+ * simulations and debugging. Reads are synchronous and do not change anything.
+ */
+export interface LogView {
+  firstIndex(): number;
+  lastIndex(): number;
+  /** The term at `index`, or 0 when it is compacted or beyond the last index. */
+  term(index: number): number;
+  /** Entries in `[lo, hi)`; throws CompactedError / UnavailableError outside the log. */
+  entries(lo: number, hi: number): Entry[];
+  readonly committed: number;
+  readonly applied: number;
+}
+
 /** A point-in-time view of a member, for monitoring and debugging. */
 export interface Status {
   id: NodeId;
@@ -201,6 +216,7 @@ export class RawNode {
   private outstanding: Ready | undefined;
   /** Messages to this member itself, delivered when the Ready carrying them is advanced. */
   private selfMessages: Message[] = [];
+  private logView: LogView | undefined;
 
   /** Throws InvalidConfigError when an option is out of range. */
   constructor(options: RawNodeOptions) {
@@ -489,6 +505,41 @@ export class RawNode {
       st.progress = progress;
     }
     return st;
+  }
+
+  /** A read-only view of the log, including its unstable tail. The same object every call. */
+  log(): LogView {
+    if (this.logView === undefined) {
+      const log = this.raft.raftLog;
+      this.logView = {
+        firstIndex: () => log.firstIndex(),
+        lastIndex: () => log.lastIndex(),
+        term: (index) => log.termOrZero(index),
+        entries: (lo, hi) => log.slice(lo, hi, Number.POSITIVE_INFINITY),
+        get committed() {
+          return log.committed;
+        },
+        get applied() {
+          return log.applied;
+        },
+      };
+    }
+    return this.logView;
+  }
+
+  /** This member's role now. */
+  get role(): Role {
+    return this.raft.role;
+  }
+
+  /** The current term. */
+  get term(): number {
+    return this.raft.term;
+  }
+
+  /** The leader this member knows of, 0 if none. */
+  get leader(): NodeId {
+    return this.raft.lead;
   }
 
   /** The term, vote and commit index now (they may not be durable yet). */
