@@ -74,11 +74,7 @@ export class SortedMap<V> {
    * `false`. `lt === undefined` means no upper bound. The map must not be mutated
    * during the scan.
    */
-  scan(
-    gte: string,
-    lt: string | undefined,
-    visit: (key: string, value: V) => unknown,
-  ): void {
+  scan(gte: string, lt: string | undefined, visit: (key: string, value: V) => unknown): void {
     scanNode(this.root, gte, lt, visit);
   }
 

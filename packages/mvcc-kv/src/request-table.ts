@@ -1,0 +1,169 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  CompactionResponseSchema,
+  DeleteRangeResponseSchema,
+  PutResponseSchema,
+  TxnResponseSchema,
+} from "@raftkv/proto";
+import type { ApplyBatch } from "./apply-batch.js";
+import type { ApplyResult } from "./apply-result.js";
+import {
+  applyErrorFromCode,
+  CorruptStateError,
+  DuplicateRequestError,
+  MvccError,
+} from "./errors.js";
+import { requestKey } from "./keyspace.js";
+
+/**
+ * How many applied request ids a store remembers. A fixed constant, not an option: the
+ * table is replicated state, so every member must keep exactly the same ids.
+ */
+export const REQUEST_ID_WINDOW = 4096;
+/** The total size of remembered results; older ids are forgotten first beyond it. */
+export const REQUEST_RESULT_WINDOW_BYTES = 8 * 1024 * 1024;
+/** A result larger than this is not kept: a repeat of its id gets `DuplicateRequestError`. */
+export const MAX_REMEMBERED_RESULT_BYTES = 256 * 1024;
+
+const KIND_DROPPED = 0;
+const KIND_PUT = 1;
+const KIND_DELETE_RANGE = 2;
+const KIND_TXN = 3;
+const KIND_COMPACTION = 4;
+const KIND_ERROR = 5;
+
+interface Remembered {
+  seq: number;
+  id: bigint;
+  /** The stored value: 8-byte id, kind byte, payload. */
+  bytes: Uint8Array;
+}
+
+/**
+ * The ids of the most recently applied requests and their results, so that a request
+ * applied twice (a proposal retried after a leader change) takes effect once: the
+ * repeat gets the first result. Oldest first out, bounded by `REQUEST_ID_WINDOW` ids and
+ * `REQUEST_RESULT_WINDOW_BYTES`. Persisted under the `0x02 seq` keys in the same batch
+ * as the request's effects, and carried in snapshots.
+ */
+export class RequestTable {
+  private readonly byId = new Map<bigint, Remembered>();
+  private readonly fifo: Remembered[] = [];
+  private head = 0;
+  private nextSeq = 1;
+  private bytes = 0;
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The first result of `id`, if it was applied within the window. */
+  lookup(id: bigint): ApplyResult | undefined {
+    const entry = this.byId.get(id);
+    return entry === undefined ? undefined : decodeResult(entry);
+  }
+
+  /** Remembers `result` for `id`, writing the change (and any evictions) into `batch`. */
+  remember(id: bigint, result: ApplyResult, batch: ApplyBatch): void {
+    const entry: Remembered = { seq: this.nextSeq++, id, bytes: encodeResult(id, result) };
+    batch.put(requestKey(entry.seq), entry.bytes);
+    this.add(entry);
+    while (this.byId.size > REQUEST_ID_WINDOW || this.bytes > REQUEST_RESULT_WINDOW_BYTES) {
+      const oldest = this.fifo[this.head]!;
+      this.fifo[this.head++] = undefined as never;
+      if (this.byId.get(oldest.id) === oldest) {
+        this.byId.delete(oldest.id);
+        this.bytes -= oldest.bytes.length;
+      }
+      batch.delete(requestKey(oldest.seq));
+    }
+    if (this.head > 1024 && this.head * 2 > this.fifo.length) {
+      this.fifo.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Loads one stored entry (in key order) when a store opens or restores. */
+  load(seq: number, bytes: Uint8Array): void {
+    if (bytes.length < 9) throw new CorruptStateError("stored request-id entry is truncated");
+    this.add({ seq, id: readId(bytes), bytes });
+    this.nextSeq = seq + 1;
+  }
+
+  private add(entry: Remembered): void {
+    const previous = this.byId.get(entry.id);
+    if (previous !== undefined) this.bytes -= previous.bytes.length;
+    this.byId.set(entry.id, entry);
+    this.fifo.push(entry);
+    this.bytes += entry.bytes.length;
+  }
+}
+
+function readId(bytes: Uint8Array): bigint {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
+}
+
+function encodeResult(id: bigint, result: ApplyResult): Uint8Array {
+  let kind: number;
+  let payload: Uint8Array;
+  if (result instanceof MvccError) {
+    kind = KIND_ERROR;
+    const text = new TextEncoder().encode(`${result.code}\n${result.message}`);
+    payload = text;
+  } else if (result === undefined) {
+    kind = KIND_DROPPED;
+    payload = new Uint8Array(0);
+  } else {
+    switch (result.$typeName) {
+      case "etcdserverpb.PutResponse":
+        kind = KIND_PUT;
+        payload = toBinary(PutResponseSchema, result);
+        break;
+      case "etcdserverpb.DeleteRangeResponse":
+        kind = KIND_DELETE_RANGE;
+        payload = toBinary(DeleteRangeResponseSchema, result);
+        break;
+      case "etcdserverpb.TxnResponse":
+        kind = KIND_TXN;
+        payload = toBinary(TxnResponseSchema, result);
+        break;
+      default:
+        kind = KIND_COMPACTION;
+        payload = toBinary(CompactionResponseSchema, result);
+    }
+    if (payload.length > MAX_REMEMBERED_RESULT_BYTES) {
+      kind = KIND_DROPPED;
+      payload = new Uint8Array(0);
+    }
+  }
+  const out = new Uint8Array(9 + payload.length);
+  new DataView(out.buffer).setBigUint64(0, id);
+  out[8] = kind;
+  out.set(payload, 9);
+  return out;
+}
+
+function decodeResult(entry: Remembered): ApplyResult {
+  const payload = entry.bytes.subarray(9);
+  switch (entry.bytes[8]) {
+    case KIND_PUT:
+      return fromBinary(PutResponseSchema, payload);
+    case KIND_DELETE_RANGE:
+      return fromBinary(DeleteRangeResponseSchema, payload);
+    case KIND_TXN:
+      return fromBinary(TxnResponseSchema, payload);
+    case KIND_COMPACTION:
+      return fromBinary(CompactionResponseSchema, payload);
+    case KIND_ERROR: {
+      const text = new TextDecoder().decode(payload);
+      const newline = text.indexOf("\n");
+      return applyErrorFromCode(text.slice(0, newline), text.slice(newline + 1));
+    }
+    case KIND_DROPPED:
+      return new DuplicateRequestError(entry.id);
+    default:
+      throw new CorruptStateError(
+        `stored request-id entry has unknown kind ${String(entry.bytes[8])}`,
+      );
+  }
+}

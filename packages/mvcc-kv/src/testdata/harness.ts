@@ -1,0 +1,150 @@
+/**
+ * A small driver for store tests: builds etcd requests from plain objects, applies them
+ * as consecutive Raft entries, and reads back. Test-only: not part of the build.
+ */
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+  type CompactionResponse,
+  type DeleteRangeResponse,
+  KvRequestSchema,
+  type PutResponse,
+  type RangeRequest,
+  RangeRequestSchema,
+  type RangeResponse,
+  type TxnRequest,
+  TxnRequestSchema,
+  type TxnResponse,
+} from "@raftkv/proto";
+import type { ApplyResult } from "../apply-result.js";
+import type { BackendEntry, MvccBackend } from "../backend.js";
+import { MvccError } from "../errors.js";
+import { type MvccStore, type MvccStoreOptions, openMvccStore } from "../mvcc-store.js";
+
+export type KvRequestInit = MessageInitShape<typeof KvRequestSchema>;
+export type RangeInit = MessageInitShape<typeof RangeRequestSchema>;
+export type TxnInit = MessageInitShape<typeof TxnRequestSchema>;
+
+export const enc = (text: string) => new TextEncoder().encode(text);
+export const dec = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+export class Harness {
+  private constructor(
+    public store: MvccStore,
+    readonly backend: MvccBackend,
+    private readonly options: Omit<MvccStoreOptions, "backend">,
+  ) {}
+
+  static async open(
+    backend: MvccBackend,
+    options: Omit<MvccStoreOptions, "backend"> = {},
+  ): Promise<Harness> {
+    return new Harness(await openMvccStore({ ...options, backend }), backend, options);
+  }
+
+  /** Closes the store and opens a new one on the same backend, as a restart. */
+  async reopen(backend: MvccBackend = this.backend): Promise<Harness> {
+    await this.store.close();
+    return Harness.open(backend, this.options);
+  }
+
+  /** Applies one request as the next log entry and returns its result. */
+  async apply(request: KvRequestInit): Promise<ApplyResult> {
+    const data = toBinary(KvRequestSchema, create(KvRequestSchema, request));
+    const index = this.store.appliedIndex() + 1;
+    const [result] = await this.store.apply([{ index, term: 1, type: 0, data }]);
+    return result;
+  }
+
+  /** Applies several requests as one batch of consecutive entries. */
+  async applyAll(requests: KvRequestInit[]): Promise<ApplyResult[]> {
+    let index = this.store.appliedIndex();
+    return this.store.apply(
+      requests.map((request) => ({
+        index: ++index,
+        term: 1,
+        type: 0,
+        data: toBinary(KvRequestSchema, create(KvRequestSchema, request)),
+      })),
+    );
+  }
+
+  async put(key: string, value: string, extra: Record<string, unknown> = {}): Promise<PutResponse> {
+    return ok(
+      await this.apply({
+        request: { case: "put", value: { key: enc(key), value: enc(value), ...extra } },
+      }),
+    );
+  }
+
+  async del(
+    key: string,
+    rangeEnd?: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<DeleteRangeResponse> {
+    return ok(
+      await this.apply({
+        request: {
+          case: "deleteRange",
+          value: {
+            key: enc(key),
+            rangeEnd: rangeEnd === undefined ? undefined : enc(rangeEnd),
+            ...extra,
+          },
+        },
+      }),
+    );
+  }
+
+  async txn(init: TxnInit): Promise<TxnResponse> {
+    return ok(await this.apply({ request: { case: "txn", value: init } }));
+  }
+
+  async compact(revision: number): Promise<ApplyResult> {
+    return this.apply({ request: { case: "compaction", value: { revision: BigInt(revision) } } });
+  }
+
+  async compactOk(revision: number): Promise<CompactionResponse> {
+    return ok(await this.compact(revision));
+  }
+
+  range(init: RangeInit): Promise<RangeResponse> {
+    return this.store.range(create(RangeRequestSchema, init) as RangeRequest);
+  }
+
+  /** Keys and values of a range, as text pairs. */
+  async get(key: string, rangeEnd?: string, extra: RangeInit = {}): Promise<[string, string][]> {
+    const response = await this.range({
+      key: enc(key),
+      rangeEnd: rangeEnd === undefined ? undefined : enc(rangeEnd),
+      ...extra,
+    });
+    return response.kvs.map((kv) => [dec(kv.key), dec(kv.value)]);
+  }
+
+  txnRequest(init: TxnInit): TxnRequest {
+    return create(TxnRequestSchema, init) as TxnRequest;
+  }
+}
+
+/** The response of a result that must not be an error. */
+export function ok<T>(result: ApplyResult): T {
+  if (result instanceof MvccError) throw new Error(`unexpected ${result.code}: ${result.message}`);
+  if (result === undefined) throw new Error("unexpected undefined result");
+  return result as T;
+}
+
+/** Every backend entry, in key order, as hex pairs: for byte-identity comparisons. */
+export async function dumpBackend(backend: MvccBackend): Promise<string[]> {
+  const out: string[] = [];
+  const snapshot = backend.snapshot();
+  try {
+    for await (const entry of snapshot.range({})) out.push(entryHex(entry));
+  } finally {
+    snapshot.release();
+  }
+  return out;
+}
+
+function entryHex({ key, value }: BackendEntry): string {
+  return `${Buffer.from(key).toString("hex")}=${Buffer.from(value).toString("hex")}`;
+}
