@@ -48,7 +48,8 @@ export interface LogStore extends LogReader {
   load(): Promise<InitialState>;
   /**
    * Persists `hardState` (if given) and `entries` in one atomic write. Entries whose index
-   * is at or below `lastIndex()` replace the existing suffix from that index on.
+   * is at or below `lastIndex()` replace the existing suffix from that index on. Rejects,
+   * writing nothing, if the first entry's index is beyond `lastIndex() + 1` (a gap).
    */
   save(
     hardState: HardState | undefined,
@@ -56,13 +57,17 @@ export interface LogStore extends LogReader {
     options: SaveOptions,
   ): Promise<void>;
   /**
-   * Replaces the whole log with a snapshot received from the leader: every entry up to
-   * `metadata.index` is dropped, as is any entry after it whose term disagrees.
+   * Replaces the whole log with a snapshot received from the leader: afterwards
+   * `firstIndex() === metadata.index + 1`, `lastIndex() === metadata.index`, `term(index)`
+   * is `metadata.term`, and `load()` returns `metadata.confState`. Raft only installs a
+   * snapshot when its log does not already hold the snapshot's last entry, so no entry
+   * after it can be kept.
    */
   applySnapshot(metadata: SnapshotMetadata): Promise<void>;
   /**
    * Discards entries up to and including `index` (which must be applied), recording a
-   * snapshot at `index` with `confState` in the same atomic write.
+   * snapshot at `index` with `confState` in the same atomic write. Rejects if `index` is
+   * beyond `lastIndex()`; an `index` at or below the current snapshot does nothing.
    */
   compact(index: number, confState: ConfState): Promise<void>;
   close(): Promise<void>;

@@ -12,6 +12,12 @@ export {
   Simulation,
   simulate,
 } from "../sim/simulator.js";
+export {
+  type LogStoreCheck,
+  type LogStoreHarness,
+  LogStoreSuiteError,
+  logStoreSuite,
+} from "./log-store-suite.js";
 export { MemoryLogStore, type MemoryLogStoreOptions } from "./memory-log-store.js";
 export { MemoryStorage } from "./memory-storage.js";
 export {
