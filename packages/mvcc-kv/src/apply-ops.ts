@@ -206,30 +206,48 @@ function compareResult(c: Compare, sign: number): boolean {
   }
 }
 
+/**
+ * etcd's put checks, walking the chosen ops in execution order. Beyond etcd, a put with
+ * `ignore_value` or `ignore_lease` whose key an earlier delete of the same txn removes is
+ * refused here with `KeyNotFoundError`: etcd 3.4's interval check misses deletes with
+ * range_end "\0", lets such a txn through, and then panics applying it.
+ */
 async function checkPuts(
   view: ReadView,
   request: TxnRequest,
   path: TxnPath,
   leases: LeaseRegistry,
+  deleted: { key: string; end: string | undefined }[] = [],
 ): Promise<void> {
   let nested = 0;
   for (const op of path.succeeded ? request.success : request.failure) {
     const { request: inner } = op;
     if (inner.case === "requestTxn") {
-      await checkPuts(view, inner.value, path.nested[nested++]!, leases);
+      await checkPuts(view, inner.value, path.nested[nested++]!, leases, deleted);
+      continue;
+    }
+    if (inner.case === "requestDeleteRange") {
+      deleted.push({ key: bytesToKey(inner.value.key), end: rangeEnd(inner.value.rangeEnd) });
       continue;
     }
     if (inner.case !== "requestPut") continue;
     const put = inner.value;
     if (put.ignoreValue || put.ignoreLease) {
+      const key = bytesToKey(put.key);
       let exists = false;
-      view.index.visible(bytesToKey(put.key), undefined, view.rev, () => {
+      view.index.visible(key, undefined, view.rev, () => {
         exists = true;
       });
-      if (!exists) throw new KeyNotFoundError();
+      if (!exists || deleted.some((d) => inSpan(key, d.key, d.end))) throw new KeyNotFoundError();
     }
     if (put.lease !== 0n && !leases.has(put.lease)) throw new LeaseNotFoundError();
   }
+}
+
+/** Whether `key` lies in the range `[start, end)` as a request names it (see `rangeEnd`). */
+function inSpan(key: string, start: string, end: string | undefined): boolean {
+  if (end === undefined) return key === start;
+  return key >= start && (end === "" || key < end);
 }
 
 function checkRanges(view: ReadView, request: TxnRequest, path: TxnPath): void {

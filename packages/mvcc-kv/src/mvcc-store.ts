@@ -454,9 +454,19 @@ export class MvccStore {
         // member decides the same way.
         validateTxnRequest(inner.value, Number.POSITIVE_INFINITY);
         const txn = new WriteTxn(this.state);
-        const response = await applyTxn(txn, inner.value, this.leases);
-        txn.end();
-        return response;
+        try {
+          const response = await applyTxn(txn, inner.value, this.leases);
+          txn.end();
+          return response;
+        } catch (error) {
+          // Every deterministic failure is found before the first change; one after it
+          // means memory and batch hold half a txn, which only a reopen can undo.
+          if (txn.changes > 0)
+            throw new CorruptStateError("raftkv: txn failed after it began changing state", {
+              cause: error,
+            });
+          throw error;
+        }
       }
       case "compaction":
         return this.compact(inner.value);
