@@ -2,14 +2,19 @@ import { apiCases } from "../api/api-suite.js";
 import { ConformanceError, UsageError } from "../errors.js";
 import { apiCommand, apiUsage } from "./api-command.js";
 import type { CliIo } from "./cli-io.js";
+import { checkHistoryCommand, jepsenCommand, jepsenUsage } from "./jepsen-command.js";
 
 const usage = `raftkv-conformance: a black-box conformance suite for etcd v3 compatible servers
 
 commands:
   api      check the client API (KV, Maintenance, Watch, Lease, Cluster) of running servers
   list     list the API cases with the etcd behaviour each checks
+  jepsen   run a linearizability test under process faults on a cluster it starts
+  check-history  re-check a history saved by jepsen --history
 
 ${apiUsage}
+
+${jepsenUsage}
 
 Exit status: 0 when nothing failed, 1 when a case failed, 2 for usage errors and
 servers that could not be reached or started.`;
@@ -24,15 +29,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     switch (command) {
       case "api":
         return await apiCommand(rest, io);
+      case "jepsen":
+        return await jepsenCommand(rest, io);
+      case "check-history":
+        return await checkHistoryCommand(rest, io);
       case "list":
         for (const c of apiCases) io.out(`${c.name}\n    ${c.behaviour}\n    (${c.reference})`);
         return 0;
       case undefined:
+        throw new UsageError("no command given");
       case "help":
       case "--help":
       case "-h":
         io.out(usage);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }

@@ -132,8 +132,11 @@ export function createProcessCluster(options: ProcessClusterOptions): ClusterDri
     member.unexpectedExit = undefined;
     member.exited = new Promise<void>((resolve) => {
       child.once("error", (error) => {
+        // Spawning failed (no such executable): there is no process to wait for.
+        if (child.pid !== undefined) return;
         member.unexpectedExit = `could not start ${command.command}: ${error.message}`;
         member.state = "stopped";
+        member.child = undefined;
         resolve();
       });
       child.once("exit", (code, signal) => {
