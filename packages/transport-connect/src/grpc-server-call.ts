@@ -43,10 +43,7 @@ export class GrpcServerCall {
     return this.stream.write(frame);
   }
 
-  /**
-   * Ends the call with `status`. A refusal stops the peer from sending more: the stream
-   * is reset (NO_ERROR, as gRPC allows after trailers) once the status is on its way.
-   */
+  /** Ends the call with `status` (trailers, or a trailers-only response if nothing was sent). */
   finish(status: number, message = ""): void {
     if (this.closed) return;
     this.finished = true;
@@ -65,19 +62,30 @@ export class GrpcServerCall {
       this.statusMessage = message;
       stream.end();
     }
-    if (status !== GrpcStatus.OK) {
-      stream.once("finish", () => {
-        if (!stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
-      });
-    }
+    if (status !== GrpcStatus.OK) discardUntilPeerEnds(stream);
   }
+}
+
+// How long a refused caller may keep sending after our status before the stream is reset.
+const REFUSED_STREAM_GRACE_MS = 5000;
+
+/**
+ * After a refusal, further request data is read and thrown away (a well-behaved caller
+ * stops on seeing the status), and the stream is reset only if the caller keeps it open:
+ * resetting at once could overtake the trailers that carry the status.
+ */
+function discardUntilPeerEnds(stream: ServerHttp2Stream): void {
+  stream.resume();
+  const timer = setTimeout(() => {
+    if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+  }, REFUSED_STREAM_GRACE_MS);
+  timer.unref();
+  stream.once("close", () => clearTimeout(timer));
 }
 
 /** Refuses a request that is not gRPC at all with a plain HTTP status. */
 export function refuseHttp(stream: ServerHttp2Stream, httpStatus: number): void {
   if (stream.destroyed || stream.headersSent) return;
   stream.respond({ ":status": httpStatus }, { endStream: true });
-  stream.once("finish", () => {
-    if (!stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
-  });
+  discardUntilPeerEnds(stream);
 }
