@@ -142,6 +142,8 @@ export function describeJepsenRun(run: JepsenResult): string[] {
   for (const [key, value] of run.finalValues) {
     lines.push(`final ${key} = ${value === null ? "(empty)" : JSON.stringify(value)}`);
   }
-  if (run.check !== undefined) lines.push(`verdict: ${run.check.verdict}`);
+  if (run.check !== undefined) {
+    lines.push(`verdict: ${run.check.verdict} (checked in ${Math.round(run.checkMs)} ms)`);
+  }
   return lines;
 }

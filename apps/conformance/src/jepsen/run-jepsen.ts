@@ -56,6 +56,8 @@ export interface JepsenResult {
   readonly counts: OperationCounts;
   /** Undefined when the cluster could not be healed and read back. */
   readonly check: PartitionedCheckResult<RegisterInput, RegisterOutput> | undefined;
+  /** Time the linearizability check took. */
+  readonly checkMs: number;
   /** Why healing or the final reads failed, if they did. */
   readonly healError: string | undefined;
   /** Each key's value read after healing (null: empty), when it could be read. */
@@ -108,6 +110,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     nemesis: nemesisEvents,
     counts: { ok: 0, fail: 0, unknown: 0 },
     check: undefined,
+    checkMs: 0,
     healError: undefined,
     finalValues: new Map(),
     startError,
@@ -216,9 +219,11 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     }
 
     log("checking linearizability");
+    const checkStarted = performance.now();
     const check = checkRegisterHistory(operations, {
       timeoutMs: options.checkTimeoutMs ?? 120_000,
     });
+    const checkMs = performance.now() - checkStarted;
     return {
       seed,
       keys,
@@ -226,6 +231,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
       nemesis: nemesisEvents,
       counts,
       check,
+      checkMs,
       healError,
       finalValues,
       startError: undefined,

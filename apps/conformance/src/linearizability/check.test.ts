@@ -3,7 +3,11 @@ import { checkOperations } from "./check.js";
 import { describeWindow } from "./describe-window.js";
 import { checkPartitioned, partitionBy } from "./partitioned-check.js";
 import { createRegisterModel } from "./register-model.js";
-import { type RegisterOperation, registerHistory } from "./testing-history.js";
+import {
+  type RegisterOperation,
+  registerHistory,
+  simulateRegisterHistory,
+} from "./testing-history.js";
 
 const model = createRegisterModel();
 const check = (ops: RegisterOperation[]) => checkOperations(model, ops, { timeoutMs: 30_000 });
@@ -226,80 +230,9 @@ describe("linearizability checker: per-key partitions", () => {
 });
 
 describe("linearizability checker: generated histories", () => {
-  // Simulates clients against a truly atomic register: each operation takes effect at a
-  // random instant inside its interval, so every generated history is linearizable.
-  function simulate(seed: number, clients: number, perClient: number): RegisterOperation[] {
-    let s = seed >>> 0 || 1;
-    const random = () => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      return s / 0x1_0000_0000;
-    };
-    type Pending = { client: number; call: number; ret: number; point: number; kind: number };
-    const pending: Pending[] = [];
-    for (let c = 0; c < clients; c++) {
-      let t = random() * 5;
-      for (let i = 0; i < perClient; i++) {
-        const call = t;
-        const ret = call + 0.5 + random() * 10;
-        pending.push({
-          client: c,
-          call,
-          ret,
-          point: call + random() * (ret - call),
-          kind: random(),
-        });
-        t = ret + random() * 3;
-      }
-    }
-    pending.sort((a, b) => a.point - b.point);
-    let value: string | null = null;
-    const ops: RegisterOperation[] = [];
-    let counter = 0;
-    for (const p of pending) {
-      const id = ops.length;
-      if (p.kind < 0.4) {
-        ops.push({
-          id,
-          clientId: p.client,
-          input: { kind: "read" },
-          output: { kind: "read", value },
-          call: p.call,
-          return: p.ret,
-        });
-      } else if (p.kind < 0.7) {
-        value = `v${counter++}`;
-        ops.push({
-          id,
-          clientId: p.client,
-          input: { kind: "write", value },
-          output: { kind: "write" },
-          call: p.call,
-          return: p.ret,
-        });
-      } else {
-        const expected = random() < 0.5 ? value : `v${Math.floor(random() * (counter + 1))}`;
-        const next = `v${counter++}`;
-        const succeeded = expected === value;
-        if (succeeded) value = next;
-        ops.push({
-          id,
-          clientId: p.client,
-          input: { kind: "cas", expected, value: next },
-          output: { kind: "cas", succeeded },
-          call: p.call,
-          return: p.ret,
-        });
-      }
-    }
-    return ops;
-  }
-
   it("accepts every history produced by an atomic register (seeds 1..40)", () => {
     for (let seed = 1; seed <= 40; seed++) {
-      const ops = simulate(seed, 5, 30);
+      const ops = simulateRegisterHistory({ seed, clients: 5, operationsPerClient: 30 });
       const result = check(ops);
       expect(result.verdict, `seed ${seed}`).toBe("linearizable");
     }
@@ -307,7 +240,7 @@ describe("linearizability checker: generated histories", () => {
 
   it("rejects those histories once one read returns a value that was never written (seeds 1..40)", () => {
     for (let seed = 1; seed <= 40; seed++) {
-      const ops = simulate(seed, 5, 30);
+      const ops = simulateRegisterHistory({ seed, clients: 5, operationsPerClient: 30 });
       const index = ops.findIndex((op) => op.input.kind === "read");
       const read = ops[index]!;
       ops[index] = { ...read, output: { kind: "read", value: "never-written" } };
@@ -317,10 +250,11 @@ describe("linearizability checker: generated histories", () => {
 
   it("accepts those histories when some writes lose their response (become unknown)", () => {
     for (let seed = 1; seed <= 20; seed++) {
-      const ops = simulate(seed, 5, 30).map((op, i) =>
-        op.input.kind !== "read" && i % 7 === 0
-          ? { ...op, output: undefined, return: Infinity }
-          : op,
+      const ops = simulateRegisterHistory({ seed, clients: 5, operationsPerClient: 30 }).map(
+        (op, i) =>
+          op.input.kind !== "read" && i % 7 === 0
+            ? { ...op, output: undefined, return: Infinity }
+            : op,
       );
       expect(check(ops).verdict, `seed ${seed}`).toBe("linearizable");
     }

@@ -7,6 +7,14 @@ export interface SearchLimits {
   readonly deadline: number;
   /** Upper bound on the memo table's estimated size in bytes. */
   readonly maxMemoBytes: number;
+  /**
+   * Keep each memoized set as a full bitset, so two sets are equal only if they are.
+   * Otherwise only their 64-bit hash is kept: memory per entry no longer grows with the
+   * history, at a chance of about n²/2^65 that two of n sets collide, which can only
+   * prune a branch (never invent a linearization). So "linearizable" from a hashed
+   * search is exact, and "not-linearizable" must be confirmed by an exact one.
+   */
+  readonly exactMemo: boolean;
 }
 
 /** The outcome of one search over one history. */
@@ -26,6 +34,8 @@ const CLOCK_CHECK_INTERVAL = 512;
 // Estimated bytes of one memo entry besides its bitset: the Map slot, the key string,
 // the array holding it.
 const MEMO_ENTRY_OVERHEAD_BYTES = 96;
+// The memo value of a hashed (inexact) entry: presence is all that is recorded.
+const NO_BITS: Uint32Array[] = [];
 
 /**
  * Decides whether `operations` are linearizable with respect to `model`, starting from
@@ -95,7 +105,7 @@ export function searchLinearization<S, I, O>(
   let hashHi = 0;
 
   const memo = new Map<string, Uint32Array[]>();
-  const memoEntryBytes = words * 4 + MEMO_ENTRY_OVERHEAD_BYTES;
+  const memoEntryBytes = (limits.exactMemo ? words * 4 : 0) + MEMO_ENTRY_OVERHEAD_BYTES;
   let memoBytes = 0;
 
   // The stack of linearized operations, with the state before each.
@@ -124,14 +134,17 @@ export function searchLinearization<S, I, O>(
         const hi = (hashHi ^ zobristHi[entry]!) >>> 0;
         const key = `${lo.toString(36)}.${hi.toString(36)}|${model.key(after)}`;
         const seen = memo.get(key);
-        if (seen === undefined || !seen.some((bits) => sameBits(bits, linearized))) {
+        const visited =
+          seen !== undefined &&
+          (!limits.exactMemo || seen.some((bits) => sameBits(bits, linearized)));
+        if (!visited) {
           memoBytes += memoEntryBytes;
           if (memoBytes > limits.maxMemoBytes) {
             return { verdict: "unknown", reason: "memory", steps };
           }
-          const copy = linearized.slice();
-          if (seen === undefined) memo.set(key, [copy]);
-          else seen.push(copy);
+          if (!limits.exactMemo) memo.set(key, NO_BITS);
+          else if (seen === undefined) memo.set(key, [linearized.slice()]);
+          else seen.push(linearized.slice());
           stackOps.push(entry);
           stackStates.push(state);
           state = after;
