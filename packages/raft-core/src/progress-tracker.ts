@@ -1,5 +1,5 @@
 import { Progress } from "./progress.js";
-import { JointConfig, VoteResult } from "./quorum.js";
+import { JointConfig, type VoteResult } from "./quorum.js";
 import type { ConfState, NodeId } from "./types.js";
 
 /** The membership a leader replicates to and counts quorums in. */
@@ -51,8 +51,8 @@ export class ProgressTracker {
   // Bound once so that the quorum computations on the hot path allocate no closures.
   private readonly matchOf = (id: NodeId): number | undefined => this.progress.get(id)?.match;
   private readonly voteOf = (id: NodeId): boolean | undefined => this.votes.get(id);
-  private readonly activeOf = (id: NodeId): boolean | undefined =>
-    this.progress.get(id)?.recentActive === true ? true : undefined;
+  private readonly lastActiveOf = (id: NodeId): number | undefined =>
+    this.progress.get(id)?.lastActiveTick;
 
   constructor(maxInflightMsgs: number, maxInflightBytes: number) {
     this.maxInflightMsgs = maxInflightMsgs;
@@ -104,9 +104,12 @@ export class ProgressTracker {
     return this.config.voters.committedIndex(this.matchOf);
   }
 
-  /** True when a quorum of voters was heard from since the last reset of `recentActive`. */
-  quorumActive(): boolean {
-    return this.config.voters.voteResult(this.activeOf) === VoteResult.Won;
+  /**
+   * The latest tick at which a quorum of voters had all been heard from: the quorum-th
+   * most recent `lastActiveTick` (the leader keeps its own at the current tick).
+   */
+  quorumActiveTick(): number {
+    return this.config.voters.committedIndex(this.lastActiveOf);
   }
 
   resetVotes(): void {

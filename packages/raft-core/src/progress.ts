@@ -23,8 +23,10 @@ export class Progress {
   state: ProgressState = ProgressState.Probe;
   /** In `Snapshot` state: the index of the snapshot being sent. */
   pendingSnapshot = 0;
-  /** Heard from since the last check-quorum round. */
+  /** Heard from during the current election-timeout period. */
   recentActive = false;
+  /** The leader's tick count when the member was last heard from. */
+  lastActiveTick = 0;
   /** Set when no further append may be sent until the member answers. */
   msgAppFlowPaused = false;
   readonly inflights: Inflights;

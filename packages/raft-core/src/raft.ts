@@ -141,6 +141,8 @@ export class Raft {
 
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /** Ticks since this instance started; the clock of `Progress.lastActiveTick`. */
+  tickCount = 0;
   randomizedElectionTimeout = 0;
 
   // Replication is flushed once per Ready rather than once per proposal or response, so
@@ -311,6 +313,8 @@ export class Raft {
       pr.match = id === this.id ? this.raftLog.persistedIndex() : 0;
       pr.next = Math.max(next, pr.match + 1);
       pr.recentActive = false;
+      // A new term starts with a grace period: nobody is presumed unreachable yet.
+      pr.lastActiveTick = this.tickCount;
     }
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
@@ -463,6 +467,7 @@ export class Raft {
   // ---------------------------------------------------------------- ticks
 
   tick(): void {
+    this.tickCount++;
     if (this.role === Role.Leader) this.tickHeartbeat();
     else this.tickElection();
   }
@@ -478,9 +483,12 @@ export class Raft {
   private tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    if (this.cfg.checkQuorum && !this.checkQuorum()) return;
     if (this.electionElapsed >= this.cfg.electionTick) {
       this.electionElapsed = 0;
-      if (this.cfg.checkQuorum && !this.checkQuorum()) return;
+      for (const [id, pr] of this.prs.progress) {
+        if (id !== this.id) pr.recentActive = false;
+      }
       // A transfer that did not finish within an election timeout has failed.
       if (this.leadTransferee !== 0) this.abortLeaderTransfer();
     }
@@ -492,17 +500,20 @@ export class Raft {
   }
 
   /**
-   * Check-quorum: a leader that has not heard from a quorum during the last election
-   * timeout steps down, so that a partitioned leader stops serving (and a lease read on
-   * it stops being valid) within one election timeout. Returns false if it stepped down.
+   * Check-quorum: a leader that has not heard from a quorum of voters for a whole election
+   * timeout steps down, so that a partitioned leader stops serving within one election
+   * timeout of losing its quorum — by then its followers may be electing another. Checked
+   * on every tick against each member's last-heard tick. Returns false if it stepped down.
    */
   private checkQuorum(): boolean {
-    const active = this.prs.quorumActive();
-    for (const [id, pr] of this.prs.progress) {
-      if (id !== this.id) pr.recentActive = false;
-    }
-    if (!active) {
-      this.logger.warn({ term: this.term }, "stepping down: no quorum heard from");
+    const self = this.prs.progress.get(this.id);
+    if (self !== undefined) self.lastActiveTick = this.tickCount;
+    const heard = this.prs.quorumActiveTick();
+    if (this.tickCount - heard >= this.cfg.electionTick) {
+      this.logger.warn(
+        { term: this.term, ticksSinceQuorum: this.tickCount - heard },
+        "stepping down: no quorum heard from for an election timeout",
+      );
       this.becomeFollower(this.term, 0);
       return false;
     }
@@ -690,6 +701,7 @@ export class Raft {
 
   private handleAppendResponse(m: Message, pr: Progress): void {
     pr.recentActive = true;
+    pr.lastActiveTick = this.tickCount;
     if (m.reject) {
       // Fast backtracking: the follower names (rejectHint, logTerm), its last entry at or
       // below the probe with a term <= the probe's. The leader skips to the last index
@@ -725,6 +737,7 @@ export class Raft {
 
   private handleHeartbeatResponse(m: Message, pr: Progress): void {
     pr.recentActive = true;
+    pr.lastActiveTick = this.tickCount;
     pr.msgAppFlowPaused = false;
     if (pr.match < this.raftLog.lastIndex()) {
       // The follower is behind: probe now (an empty append if nothing new), so a lost

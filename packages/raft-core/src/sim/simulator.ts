@@ -4,7 +4,7 @@ import type { Ready } from "../ready.js";
 import { createRng, type Rng } from "../rng.js";
 import { MemoryStorage } from "../testing/memory-storage.js";
 import { type ConfState, type Message, MessageType, type NodeId, Role } from "../types.js";
-import { chainHash, InvariantViolation, SafetyChecker } from "./checker.js";
+import { InvariantViolation, SafetyChecker } from "./checker.js";
 import {
   type InFlight,
   type NetworkFaults,

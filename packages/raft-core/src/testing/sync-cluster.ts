@@ -1,3 +1,4 @@
+import { bootstrapState } from "../bootstrap.js";
 import { InvalidConfigError } from "../errors.js";
 import { RawNode, type RawNodeOptions } from "../raw-node.js";
 import type { Ready } from "../ready.js";
@@ -32,6 +33,8 @@ export interface SyncClusterNode {
   snapshots: Map<number, Entry[]>;
   /** False while crashed: it neither steps, ticks nor processes Readies. */
   up: boolean;
+  /** The membership it started from before any snapshot (restarts replay the log from it). */
+  bootConf: ConfState;
 }
 
 /** Options of a SyncCluster. */
@@ -49,6 +52,14 @@ export interface SyncClusterOptions {
   applyConfChanges?: boolean | undefined;
   /** Called for every message delivered; return false to drop it. */
   filter?: ((m: Message) => boolean) | undefined;
+  /**
+   * How the founding members learn the membership: "conf-state" (default) passes it to
+   * each RawNode; "log" writes bootstrap entries (see `bootstrapState`), so that members
+   * added later can learn it from the log.
+   */
+  bootstrap?: "conf-state" | "log" | undefined;
+  /** Called with every Ready as it is taken, before it is processed. */
+  onReady?: ((node: SyncClusterNode, rd: Ready) => void) | undefined;
 }
 
 interface Envelope {
@@ -84,13 +95,41 @@ export class SyncCluster {
       learnersNext: [],
       autoLeave: false,
     };
-    for (const id of [...ids, ...learners]) this.addNode(id, new MemoryStorage(), this.initialConf);
+    for (const id of [...ids, ...learners]) {
+      const storage = new MemoryStorage();
+      if (options.bootstrap === "log") {
+        const b = bootstrapState(ids, learners);
+        storage.append(b.entries);
+        storage.setHardState(b.hardState);
+      }
+      this.addNode(id, storage, this.initialConf);
+    }
   }
 
-  /** Adds a member with the given (durable) storage; it starts as a follower. */
-  addNode(id: NodeId, storage: MemoryStorage, confState?: ConfState): SyncClusterNode {
+  /**
+   * Adds a member that joins an existing cluster: empty storage, no configuration; it
+   * learns both from the leader (call after proposing its addition).
+   */
+  join(id: NodeId): SyncClusterNode {
+    const none: ConfState = {
+      voters: [],
+      learners: [],
+      votersOutgoing: [],
+      learnersNext: [],
+      autoLeave: false,
+    };
+    return this.addNode(id, new MemoryStorage(), none);
+  }
+
+  /**
+   * Adds a member with the given (durable) storage; it starts as a follower. `bootConf` is
+   * the membership it knows before its log and snapshot tell it more (default: the
+   * founding membership); a restart starts from the snapshot's and replays the log after it.
+   */
+  addNode(id: NodeId, storage: MemoryStorage, bootConf?: ConfState): SyncClusterNode {
     const snap = storage.snapshotMetadata();
-    const conf = snap.index > 0 ? snap.confState : (confState ?? this.initialConf);
+    const boot = bootConf ?? this.nodes.get(id)?.bootConf ?? this.initialConf;
+    const conf = snap.index > 0 ? snap.confState : boot;
     const raw = new RawNode({
       ...this.options.node,
       id,
@@ -111,6 +150,7 @@ export class SyncCluster {
       confState: conf,
       snapshots,
       up: true,
+      bootConf: boot,
     };
     this.nodes.set(id, node);
     return node;
@@ -139,6 +179,8 @@ export class SyncCluster {
 
   /** Makes `id` campaign and runs until quiet; returns whether it became leader. */
   elect(id: NodeId): boolean {
+    // A member with committed configuration changes still to apply does not campaign.
+    this.stabilize();
     this.node(id).raw.campaign();
     this.stabilize();
     return this.node(id).raw.status().role === Role.Leader;
@@ -182,7 +224,7 @@ export class SyncCluster {
   /** Restarts a crashed member from its durable storage; it re-applies committed entries. */
   restart(id: NodeId): SyncClusterNode {
     const old = this.node(id);
-    return this.addNode(id, old.storage.clone(), old.confState);
+    return this.addNode(id, old.storage.clone(), old.bootConf);
   }
 
   /** Processes Readies and delivers messages until nothing is left (at most `maxRounds` rounds). */
@@ -226,6 +268,7 @@ export class SyncCluster {
   /** Processes one Ready of `n` completely: send, save, send after save, apply, advance. */
   process(n: SyncClusterNode): Ready {
     const rd = n.raw.ready();
+    this.options.onReady?.(n, rd);
     for (const m of rd.messages) this.enqueue(n, m);
     if (rd.snapshot !== undefined) {
       n.storage.applySnapshot(rd.snapshot);
