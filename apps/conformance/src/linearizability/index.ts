@@ -19,3 +19,10 @@ export {
   type RegisterOutput,
   type RegisterState,
 } from "./register-model.js";
+export {
+  RegisterHistoryBuilder,
+  type RegisterOperation,
+  registerHistory,
+  type SimulationOptions,
+  simulateRegisterHistory,
+} from "./testing-history.js";
