@@ -4,8 +4,14 @@ import { fileURLToPath } from "node:url";
 import { type Endpoint, parseEndpoint } from "./endpoint.js";
 import { InvalidOptionError, WorkerError } from "./errors.js";
 import { LatencyHistogram } from "./latency-histogram.js";
-import type { RunnerConfig, RunnerResult } from "./load-runner.js";
-import { type CpuSample, cpuDelta, sampleCpu } from "./proc-stat.js";
+import { type RunnerConfig, type RunnerResult, validateRunnerConfig } from "./load-runner.js";
+import {
+  type CpuSample,
+  cpuDelta,
+  type MachineCpu,
+  readMachineCpu,
+  sampleCpu,
+} from "./proc-stat.js";
 import type { ParentMessage, WorkerMessage } from "./worker-messages.js";
 import { type ResolvedWorkload, resolveWorkload, type WorkloadSpec } from "./workload.js";
 
@@ -76,6 +82,12 @@ export interface LoadResult {
   generatorCpuMs: number;
   /** CPU ms each of `cpuPids` used during the window; null if a process vanished. */
   processCpuMs: Map<number, number | null>;
+  /**
+   * CPU ms the whole machine spent busy during the window, and its capacity (window ×
+   * cores); busy minus servers minus generator is what other processes took. Null off
+   * Linux.
+   */
+  machineCpu: MachineCpu | null;
   /** Why some worker stopped early, or null. */
   aborted: string | null;
 }
@@ -118,7 +130,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new InvalidOptionError(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
   }
-  const workers = Math.min(options.workers ?? Math.min(2, concurrency), concurrency);
+  const maxRequests = options.maxRequests ?? 0;
+  // More workers than calls in flight (or than calls in total) would sit idle.
+  const workers = Math.min(
+    options.workers ?? Math.min(2, concurrency),
+    concurrency,
+    maxRequests > 0 ? maxRequests : concurrency,
+  );
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new InvalidOptionError(`workers must be 1–64, got ${options.workers}`);
   }
@@ -129,7 +147,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const sequential = keyOrder === "sequential";
   const warmupMs = options.warmupMs ?? (sequential ? 0 : 2000);
   const durationMs = options.durationMs ?? (sequential ? 0 : 10_000);
-  const maxRequests = options.maxRequests ?? 0;
   const seed = options.seed ?? 1;
   const concurrencyShares = split(concurrency, workers);
   const connectionShares = split(connections, workers);
@@ -146,11 +163,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     stride: sequential ? workers : 1,
     warmupMs,
     durationMs,
-    maxRequests: maxRequests > 0 ? Math.max(1, requestShares[index] as number) : 0,
+    maxRequests: maxRequests > 0 ? (requestShares[index] as number) : 0,
     callTimeoutMs: options.callTimeoutMs ?? 10_000,
     maxErrors: options.maxErrors ?? 1000,
   }));
 
+  for (const config of configs) validateRunnerConfig(config);
   const path = workerPath();
   const children = configs.map(() =>
     fork(path, [], { stdio: ["ignore", "ignore", "pipe", "ipc"], serialization: "json" }),
@@ -162,7 +180,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       warmupMs,
       windowMs: durationMs,
     });
-    return merge(workload, concurrency, connections, workers, results.results, results.cpu);
+    return merge(workload, concurrency, connections, workers, results);
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   }
@@ -179,7 +197,11 @@ async function driveWorkers(
   children: ChildProcess[],
   configs: RunnerConfig[],
   options: DriveOptions,
-): Promise<{ results: RunnerResult[]; cpu: Map<number, number | null> }> {
+): Promise<{
+  results: RunnerResult[];
+  cpu: Map<number, number | null>;
+  machine: MachineCpu | null;
+}> {
   const stderrTails = children.map(() => "");
   const inbox = children.map((child, i) => {
     child.stderr?.setEncoding("utf8");
@@ -200,22 +222,32 @@ async function driveWorkers(
     clearTimeout(readyDeadline);
   }
 
-  let before: CpuSample = sampleCpu(options.cpuPids);
-  let after: CpuSample | null = null;
+  const sample = (): { processes: CpuSample; machine: MachineCpu | null } => ({
+    processes: sampleCpu(options.cpuPids),
+    machine: readMachineCpu(),
+  });
+  let before = sample();
+  let after: ReturnType<typeof sample> | null = null;
   const timers: NodeJS.Timeout[] = [];
   if (options.warmupMs > 0) {
-    timers.push(setTimeout(() => (before = sampleCpu(options.cpuPids)), options.warmupMs));
+    timers.push(setTimeout(() => (before = sample()), options.warmupMs));
   }
   if (options.windowMs > 0) {
-    timers.push(
-      setTimeout(() => (after = sampleCpu(options.cpuPids)), options.warmupMs + options.windowMs),
-    );
+    timers.push(setTimeout(() => (after = sample()), options.warmupMs + options.windowMs));
   }
   for (const child of children) child.send({ type: "start" } satisfies ParentMessage);
   try {
     const messages = await Promise.all(inbox.map((q) => q.expect("result")));
     const results = messages.map((m) => (m as { result: RunnerResult }).result);
-    return { results, cpu: cpuDelta(before, after ?? sampleCpu(options.cpuPids)) };
+    const end = after ?? sample();
+    const machine =
+      before.machine && end.machine
+        ? {
+            busyMs: end.machine.busyMs - before.machine.busyMs,
+            totalMs: end.machine.totalMs - before.machine.totalMs,
+          }
+        : null;
+    return { results, cpu: cpuDelta(before.processes, end.processes), machine };
   } finally {
     for (const timer of timers) clearTimeout(timer);
   }
@@ -299,9 +331,13 @@ function merge(
   concurrency: number,
   connections: number,
   workers: number,
-  results: RunnerResult[],
-  processCpuMs: Map<number, number | null>,
+  sampled: {
+    results: RunnerResult[];
+    cpu: Map<number, number | null>;
+    machine: MachineCpu | null;
+  },
 ): LoadResult {
+  const { results } = sampled;
   const histogram = new LatencyHistogram();
   const errors: Record<string, number> = {};
   let ok = 0;
@@ -341,7 +377,8 @@ function merge(
     },
     histogram,
     generatorCpuMs,
-    processCpuMs,
+    processCpuMs: sampled.cpu,
+    machineCpu: sampled.machine,
     aborted: results.find((r) => r.aborted)?.aborted ?? null,
   };
 }

@@ -55,3 +55,33 @@ export function cpuDelta(before: CpuSample, after: CpuSample): Map<number, numbe
   }
   return delta;
 }
+
+/** Machine-wide CPU time since boot, summed over all cores, in milliseconds. */
+export interface MachineCpu {
+  /** user + nice + system + irq + softirq + steal. */
+  busyMs: number;
+  /** busy + idle + iowait. */
+  totalMs: number;
+}
+
+/** Reads the machine-wide CPU counters from /proc/stat; null off Linux. */
+export function readMachineCpu(): MachineCpu | null {
+  let line: string | undefined;
+  try {
+    line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
+  } catch {
+    return null;
+  }
+  const fields = line?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
+  if (fields.length < 8 || fields.some((f) => !Number.isFinite(f))) return null;
+  const ms = (ticks: number): number => (ticks * 1000) / ticksPerSecond();
+  const busy =
+    (user as number) +
+    (nice as number) +
+    (system as number) +
+    (irq as number) +
+    (softirq as number) +
+    (steal as number);
+  return { busyMs: ms(busy), totalMs: ms(busy + (idle as number) + (iowait as number)) };
+}
