@@ -1,7 +1,8 @@
 /**
- * The most recent bytes of a stream, up to a byte limit, addressed by absolute offset:
- * what a snapshot sender keeps so that a broken transfer can continue from the
- * receiver's last byte instead of from the start.
+ * Bytes of a stream addressed by absolute offset: what a snapshot sender keeps so that a
+ * broken transfer can continue from the receiver's last byte instead of from the start.
+ * Bytes not yet written are never forgotten; written ones are kept up to `maxBytes`, so
+ * memory stays within `maxBytes` plus the chunk being written.
  */
 export class ReplayBuffer {
   private chunks: Uint8Array[] = [];
@@ -16,35 +17,38 @@ export class ReplayBuffer {
     return this.start + this.held;
   }
 
-  /** Appends a chunk, forgetting the oldest chunks beyond the limit (the newest is always kept). */
   append(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.held += chunk.length;
-    while (this.chunks.length > 1 && this.held > this.maxBytes) {
-      const dropped = this.chunks.shift()!;
-      this.held -= dropped.length;
-      this.start += dropped.length;
-    }
-    if (this.held > this.maxBytes && this.chunks.length === 1) {
-      // One chunk larger than the limit: keep only its tail.
-      const only = this.chunks[0]!;
-      const keep = only.subarray(only.length - this.maxBytes);
-      this.start += only.length - keep.length;
-      this.held = keep.length;
-      this.chunks[0] = keep;
+  }
+
+  /**
+   * Everything before `written` has been sent: forget the oldest of those chunks while
+   * more than `maxBytes` are held.
+   */
+  release(written: number): void {
+    while (this.chunks.length > 0 && this.held > this.maxBytes) {
+      const oldest = this.chunks[0]!;
+      if (this.start + oldest.length > written) return;
+      this.chunks.shift();
+      this.held -= oldest.length;
+      this.start += oldest.length;
     }
   }
 
-  /** The bytes from absolute `offset` to the end; `offset` must be within [start, end]. */
-  *from(offset: number): Generator<Uint8Array> {
+  /** The bytes from absolute `offset` to the end, as a list of views; throws RangeError outside [start, end]. */
+  from(offset: number): Uint8Array[] {
     if (offset < this.start || offset > this.end) {
       throw new RangeError(`offset ${offset} outside the held range [${this.start}, ${this.end}]`);
     }
+    const out: Uint8Array[] = [];
     let position = this.start;
     for (const chunk of this.chunks) {
       const next = position + chunk.length;
-      if (next > offset) yield offset > position ? chunk.subarray(offset - position) : chunk;
+      if (next > offset) out.push(offset > position ? chunk.subarray(offset - position) : chunk);
       position = next;
     }
+    return out;
   }
 }

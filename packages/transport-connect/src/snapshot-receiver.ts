@@ -3,6 +3,7 @@ import { open, rm } from "node:fs/promises";
 import type { ServerHttp2Stream } from "node:http2";
 import { join } from "node:path";
 import { type Message, MessageType, type NodeId, type TransportHandler } from "@raftkv/raft-core";
+import { ChunkReader } from "./chunk-reader.js";
 import { crc32c } from "./crc32c.js";
 import {
   MalformedMessageError,
@@ -72,9 +73,12 @@ export class SnapshotReceiver {
     let partial: PartialSnapshot | undefined;
     let header: SnapshotHeader | undefined;
     let finishActive: (() => void) | undefined;
+    const reader = new ChunkReader(call.stream);
+    let answered = false;
     try {
-      for await (const chunk of call.stream as AsyncIterable<Buffer>) {
+      for (let chunk = await reader.next(); chunk !== undefined; chunk = await reader.next()) {
         for (const frame of decoder.push(chunk)) {
+          if (answered) throw new MalformedMessageError("InstallSnapshot continued after its end");
           const request = decodeSnapshotRequest(frame);
           if (header === undefined) {
             if (request.kind !== "header") {
@@ -93,7 +97,8 @@ export class SnapshotReceiver {
               const received = held?.key === snapshotKey(header.message) ? held.received : 0;
               call.write(encodeSnapshotResponseFrame(received, 0));
               call.finish(GrpcStatus.OK);
-              return;
+              answered = true;
+              continue;
             }
             partial = await this.begin(header);
             let resolveDone!: () => void;
@@ -129,9 +134,10 @@ export class SnapshotReceiver {
           finishActive?.();
           finishActive = undefined;
           await this.deliver(partial, header, call);
-          return;
+          answered = true;
         }
       }
+      if (answered) return;
       // The sender half-closed before the checksum: keep what arrived for a resume.
       if (partial !== undefined) this.keepForResume(partial);
       call.finish(

@@ -124,7 +124,17 @@ export class SnapshotSender {
     }
     const call = this.open();
     await this.write(call, encodeSnapshotHeaderFrame(this.header(offset, false)));
-    for (const chunk of this.replay.from(offset)) await this.writeData(call, chunk);
+    let position = offset;
+    // Writes everything read but not yet sent on this call. Pieces are accounted (CRC,
+    // replay buffer) when read, so a break mid-chunk loses nothing.
+    const writeHeld = async () => {
+      for (const piece of this.replay.from(position)) {
+        await this.writeData(call, piece);
+        position += piece.length;
+        this.replay.release(position);
+      }
+    };
+    await writeHeld();
     const chunkBytes = this.context.options.snapshotChunkBytes;
     while (!this.sourceDone) {
       let next: IteratorResult<Uint8Array>;
@@ -143,8 +153,8 @@ export class SnapshotSender {
         this.crc = crc32c(piece, this.crc);
         this.read += piece.length;
         this.replay.append(piece);
-        await this.writeData(call, piece);
       }
+      await writeHeld();
     }
     await this.write(call, encodeSnapshotChecksumFrame(this.crc));
     call.end();

@@ -11,6 +11,7 @@ export class TcpProxy {
   forwardedBytes = 0;
   private cutAfter: { bytes: number; done: () => void } | undefined;
   private refusing = false;
+  private holding = false;
 
   constructor(private readonly targetPort: number) {}
 
@@ -30,6 +31,7 @@ export class TcpProxy {
       };
       client.on("error", end).on("close", end);
       upstream.on("error", end).on("close", end);
+      if (this.holding) client.pause();
       client.on("data", (chunk: Buffer) => {
         this.forwardedBytes += chunk.length;
         if (!upstream.write(chunk)) client.pause();
@@ -40,7 +42,9 @@ export class TcpProxy {
           cut.done();
         }
       });
-      upstream.on("drain", () => client.resume());
+      upstream.on("drain", () => {
+        if (!this.holding) client.resume();
+      });
       upstream.on("data", (chunk: Buffer) => {
         if (!client.write(chunk)) upstream.pause();
       });
@@ -67,6 +71,15 @@ export class TcpProxy {
       b.resetAndDestroy();
     }
     this.pairs.clear();
+  }
+
+  /** Stops (or resumes) reading from clients, as a stalled receiver would. */
+  hold(on: boolean): void {
+    this.holding = on;
+    for (const [client] of this.pairs) {
+      if (on) client.pause();
+      else client.resume();
+    }
   }
 
   /** While set, new connections are closed at once (the peer looks down). */
