@@ -26,6 +26,7 @@ export const jepsenUsage = `raftkv-conformance jepsen --driver NAME [options]
   --op-timeout MS           deadline of one operation (default 2000)
   --check-timeout S         linearizability checker budget (default 120); when it runs
                             out a key is reported unknown, which fails the run
+  --max-operations N        stop the workload early at N operations (default 1000000)
   --history FILE            save the history (JSON) for check-history
   --junit FILE              write a JUnit XML report
   --server-command CMD      server executable (and leading arguments)
@@ -66,6 +67,7 @@ export async function jepsenCommand(argv: readonly string[], io: CliIo): Promise
       "op-timeout": { type: "string" },
       "check-timeout": { type: "string" },
       history: { type: "string" },
+      "max-operations": { type: "string" },
       junit: { type: "string" },
       "server-command": { type: "string" },
       "keep-data": { type: "boolean" },
@@ -92,6 +94,7 @@ export async function jepsenCommand(argv: readonly string[], io: CliIo): Promise
     faults,
     opTimeoutMs: integerOption("op-timeout", values["op-timeout"], 2000, 1),
     checkTimeoutMs: integerOption("check-timeout", values["check-timeout"], 120, 1) * 1000,
+    maxOperations: integerOption("max-operations", values["max-operations"], 1_000_000, 1),
     log: (line) => io.out(line),
   });
   if (values.history !== undefined) {

@@ -106,3 +106,25 @@ describe("jepsen against etcd 3.4 (short run with faults)", () => {
     }
   });
 });
+
+describe("jepsen history bound", () => {
+  it("stops the workload early when the history reaches maxOperations", {
+    timeout: 120_000,
+  }, async () => {
+    const clients = 3;
+    const keys = 2;
+    const run = await runJepsen({
+      driver: createDriver({ members: 1 }),
+      durationMs: 600_000,
+      clients,
+      keys,
+      faults: [],
+      maxOperations: 50,
+      seed: 5,
+    });
+    // Clients finish the operation in flight; then one final read per key.
+    expect(run.operations.length).toBeGreaterThanOrEqual(50 + keys);
+    expect(run.operations.length).toBeLessThanOrEqual(50 + clients + keys);
+    expect(run.check?.verdict).toBe("linearizable");
+  });
+});

@@ -34,6 +34,11 @@ export interface JepsenOptions {
   readonly faultMs?: readonly [number, number];
   /** Budget of the linearizability check for all keys together. Default 120 000 ms. */
   readonly checkTimeoutMs?: number;
+  /**
+   * Most operations recorded; clients stop early when the history reaches it, so a
+   * long run cannot exhaust memory (or the checker). Default 1 000 000.
+   */
+  readonly maxOperations?: number;
   /** Prefix of the keys; default `/raftkv-jepsen/<random>/`. */
   readonly keyPrefix?: string;
   /** Progress lines (nemesis events, phases). */
@@ -84,11 +89,13 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
   const keyCount = options.keys ?? 3;
   const opTimeoutMs = options.opTimeoutMs ?? 2_000;
   const maxOpDelayMs = options.maxOpDelayMs ?? 20;
+  const maxOperations = options.maxOperations ?? 1_000_000;
   for (const [name, value] of [
     ["duration", durationMs],
     ["clients", clientCount],
     ["keys", keyCount],
     ["op timeout", opTimeoutMs],
+    ["max operations", maxOperations],
   ] as const) {
     if (!(Number.isFinite(value) && value > 0))
       throw new UsageError(`${name} must be > 0, got ${value}`);
@@ -171,6 +178,10 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
             return: outcome.status === "unknown" ? null : ret,
           });
           if (outcome.output?.kind === "read") lastRead.set(key, outcome.output.value);
+          if (operations.length >= maxOperations && !stopping) {
+            log(`history reached ${maxOperations} operations; stopping the workload early`);
+            stop();
+          }
           // A member that failed us may be down; try the next one.
           if (outcome.status !== "ok") at = (at + 1) % connections.length;
           if (maxOpDelayMs > 0)
@@ -198,7 +209,14 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
       },
     });
     const clients = Array.from({ length: clientCount }, (_, i) => client(i));
-    await new Promise((resolve) => setTimeout(resolve, durationMs));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, durationMs);
+      }),
+      stopped,
+    ]);
+    clearTimeout(timer);
     stop();
     await Promise.all(clients);
     await nemesis;
