@@ -17,6 +17,7 @@ import {
   MessageType,
   type NodeId,
   Role,
+  type SnapshotMetadata,
   type SoftState,
 } from "./types.js";
 import { encodeConfChange, encodeConfChangeV2 } from "./wire.js";
@@ -525,6 +526,14 @@ export class RawNode {
       };
     }
     return this.logView;
+  }
+
+  /**
+   * The snapshot received from the leader and waiting to be installed (it comes out in a
+   * Ready), if any.
+   */
+  pendingSnapshot(): SnapshotMetadata | undefined {
+    return this.raft.raftLog.unstable.snapshot;
   }
 
   /** This member's role now. */

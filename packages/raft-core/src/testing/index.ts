@@ -3,6 +3,7 @@
  * for tests, examples and simulations. Not for production use.
  */
 
+export { type BugName, injectBug } from "../sim/bugs.js";
 export { type Invariant, InvariantViolation, SafetyChecker } from "../sim/checker.js";
 export { type BatchOptions, describeFailures, runBatch } from "../sim/run-batch.js";
 export {
@@ -19,6 +20,13 @@ export {
   logStoreSuite,
 } from "./log-store-suite.js";
 export { MemoryLogStore, type MemoryLogStoreOptions } from "./memory-log-store.js";
+export {
+  type LinkFaults,
+  MemoryNetwork,
+  type MemoryNetworkOptions,
+  MemoryTransport,
+  SnapshotTransferError,
+} from "./memory-network.js";
 export { MemoryStorage } from "./memory-storage.js";
 export {
   SyncCluster,
