@@ -481,15 +481,15 @@ export class RaftNode<R = unknown> {
 
   private send(messages: readonly Message[]): void {
     if (messages.length === 0) return;
-    let plain: Message[] | undefined;
-    for (const m of messages) {
-      if (m.type === MessageType.Snapshot) {
-        this.sendSnapshot(m);
-        continue;
-      }
-      (plain ??= []).push(m);
+    let hasSnapshot = false;
+    for (const m of messages) if (m.type === MessageType.Snapshot) hasSnapshot = true;
+    if (!hasSnapshot) {
+      this.transport.send(messages);
+      return;
     }
-    if (plain !== undefined) this.transport.send(plain);
+    for (const m of messages) if (m.type === MessageType.Snapshot) this.sendSnapshot(m);
+    const plain = messages.filter((m) => m.type !== MessageType.Snapshot);
+    if (plain.length > 0) this.transport.send(plain);
   }
 
   /**
