@@ -495,6 +495,52 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       expect(h.store.currentRevision()).toBe(3);
     });
 
+    it("refuses an ignore_value put whose key an earlier \\0 delete of the txn removed (etcd 3.4 panics here)", async () => {
+      const h = await fresh();
+      await h.put("a", "1");
+      await h.put("b", "2");
+      const result = await h.apply({
+        request: {
+          case: "txn",
+          value: {
+            success: [
+              {
+                request: {
+                  case: "requestDeleteRange",
+                  value: { key: enc("a"), rangeEnd: Uint8Array.of(0) },
+                },
+              },
+              { request: { case: "requestPut", value: { key: enc("b"), ignoreValue: true } } },
+            ],
+          },
+        },
+      });
+      expect(result).toBeInstanceOf(KeyNotFoundError);
+      expect(h.store.currentRevision()).toBe(3);
+      expect(await h.get("a", "\u0000")).toEqual([
+        ["a", "1"],
+        ["b", "2"],
+      ]);
+      // A plain put after such a delete is fine: it starts a new generation at the same revision.
+      const ok = await h.txn({
+        success: [
+          {
+            request: {
+              case: "requestDeleteRange",
+              value: { key: enc("a"), rangeEnd: Uint8Array.of(0) },
+            },
+          },
+          { request: { case: "requestPut", value: { key: enc("b"), value: enc("new") } } },
+        ],
+      });
+      expect(ok.header?.revision).toBe(4n);
+      expect((await h.range({ key: enc("b") })).kvs[0]).toMatchObject({
+        createRevision: 4n,
+        version: 1n,
+      });
+      expect(await h.get("a")).toEqual([]);
+    });
+
     it("serves read-only txns outside Raft at the current revision", async () => {
       const h = await fresh();
       await h.put("a", "1");
