@@ -14,6 +14,13 @@ export {
   UnknownMemberError,
   WrongRecipientError,
 } from "./errors.js";
+export {
+  FaultInjectingTransport,
+  type FaultInjectorOptions,
+  type FaultRule,
+  type FaultState,
+  PartitionedError,
+} from "./fault-injection.js";
 export type { TransportLogger } from "./logger.js";
 export type { PeerAddress, PeerTransportOptions, SnapshotOptions } from "./options.js";
 export type { DropReason, PeerStats, RejectReason } from "./peer-stats.js";

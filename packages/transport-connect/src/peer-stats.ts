@@ -5,9 +5,7 @@ export type DropReason =
   /** The peer was unreachable (connection down, waiting to reconnect). */
   | "unreachable"
   /** One message was larger than `maxSendMessageBytes`. */
-  | "too_large"
-  /** The fault injector dropped it (tests and dev mode only). */
-  | "fault";
+  | "too_large";
 
 /** Counters kept per peer; plain numbers, updated per batch, read by metrics and tests. */
 export interface PeerStats {
@@ -41,7 +39,7 @@ export function createPeerStats(): PeerStats {
     receivedMessages: 0,
     receivedBytes: 0,
     receivedBatches: 0,
-    dropped: { queue_full: 0, unreachable: 0, too_large: 0, fault: 0 },
+    dropped: { queue_full: 0, unreachable: 0, too_large: 0 },
     reconnects: 0,
     connected: false,
     lastRoundTripMs: undefined,
