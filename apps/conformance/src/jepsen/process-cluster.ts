@@ -165,9 +165,19 @@ export function createProcessCluster(options: ProcessClusterOptions): ClusterDri
   const stopMember = async (member: Member, sig: "SIGTERM" | "SIGKILL"): Promise<void> => {
     if (member.child === undefined) return;
     const exited = member.exited;
-    if (member.state === "paused") signal(member, "SIGCONT");
+    const paused = member.state === "paused";
     member.state = "stopped";
-    signal(member, sig);
+    // The process may be exiting already (its exit event not yet seen): then there is
+    // nothing to signal, only an exit to wait for.
+    const trySignal = (s: NodeJS.Signals) => {
+      try {
+        signal(member, s);
+      } catch {
+        // Gone already.
+      }
+    };
+    if (paused) trySignal("SIGCONT");
+    trySignal(sig);
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = await Promise.race([
       exited?.then(() => false),
@@ -177,7 +187,7 @@ export function createProcessCluster(options: ProcessClusterOptions): ClusterDri
     ]);
     clearTimeout(timer);
     if (gaveUp && member.child !== undefined) {
-      signal(member, "SIGKILL");
+      trySignal("SIGKILL");
       await exited;
     }
   };
