@@ -154,7 +154,7 @@ export function renderComparison(report: ComparisonReport, command: string): str
   const h2 = report.servers.filter((s) => s.h2load);
   if (h2.length > 0) {
     lines.push(
-      `h2load cross-check (serializable range of one fixed key, 16 connections × 8 streams = c=128, ${report.durationMs / 1000} s): ` +
+      `h2load cross-check (serializable range of one fixed key, 16 connections × 8 streams = c=128, ${Math.max(1, Math.min(5, Math.round(report.durationMs / 1000)))} s): ` +
         h2
           .map((s) => {
             const gen = s.scenarios.find((x) => x.scenario.operation === "range-serializable");
