@@ -9,7 +9,7 @@ import {
 } from "./errors.js";
 import { GrpcStatus } from "./grpc-status.js";
 import type { PeerTransportOptions } from "./options.js";
-import { createPeerTransport, type PeerTransport } from "./peer-transport.js";
+import { createPeerTransport } from "./peer-transport.js";
 import {
   encodeSnapshotChecksumFrame,
   encodeSnapshotDataHead,
