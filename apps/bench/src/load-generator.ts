@@ -171,7 +171,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   for (const config of configs) validateRunnerConfig(config);
   const path = workerPath();
   const children = configs.map(() =>
-    fork(path, [], { stdio: ["ignore", "ignore", "pipe", "ipc"], serialization: "json" }),
+    // No inherited execArgv: flags of the parent (--input-type, --eval, a test runner's
+    // loaders) can stop a plain module entry from starting.
+    fork(path, [], {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "json",
+      execArgv: [],
+    }),
   );
   try {
     const results = await driveWorkers(children, configs, {
