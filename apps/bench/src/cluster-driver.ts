@@ -112,12 +112,14 @@ export function defaultRaftkvCliPath(): string {
 /** Runs members with the raftkv server under the current Node. */
 export function createRaftkvDriver(options: RaftkvDriverOptions = {}): ClusterDriver {
   const cliPath = resolve(options.cliPath ?? defaultRaftkvCliPath());
+  // Reports name the default entry relative to the repository, not this machine's path.
+  const shown = options.cliPath ?? "apps/server/dist/cli.js";
   return {
     name: "raftkv",
     unavailableReason: () =>
       existsSync(cliPath)
         ? null
-        : `${cliPath} does not exist (the server is not built yet: pnpm --filter raftkv build)`,
+        : `${shown} does not exist; the server is not built (pnpm --filter raftkv build)`,
     version: () => {
       try {
         const pkg = JSON.parse(readFileSync(join(dirname(cliPath), "../package.json"), "utf8"));

@@ -11,6 +11,23 @@ const ms = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed
 const ratio = (n: number | null): string =>
   n === null || !Number.isFinite(n) ? "—" : `${n.toFixed(2)}×`;
 
+/**
+ * A markdown table with every column padded to its widest cell, as Biome formats tables,
+ * so the generated section is stable under `biome format`. `align` is "l" or "r" per
+ * column.
+ */
+export function markdownTable(header: string[], align: ("l" | "r")[], rows: string[][]): string[] {
+  const width = (text: string): number => [...text].length;
+  const widths = header.map((h, i) => Math.max(3, width(h), ...rows.map((r) => width(r[i] ?? ""))));
+  const pad = (text: string, i: number): string => {
+    const fill = " ".repeat((widths[i] as number) - width(text));
+    return align[i] === "r" ? fill + text : text + fill;
+  };
+  const line = (cells: string[]): string => `| ${cells.map(pad).join(" | ")} |`;
+  const rule = widths.map((w, i) => (align[i] === "r" ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)];
+}
+
 /** Every put run's verification failed to explain the counts, by server and scenario. */
 export function countMismatches(report: ComparisonReport): string[] {
   const out: string[] = [];
@@ -70,10 +87,7 @@ export function renderComparison(report: ComparisonReport, command: string): str
   const allLabels = [
     ...new Set([...labels, ...(raftkv?.scenarios.map((s) => s.scenario.label) ?? [])]),
   ];
-  lines.push(
-    "| scenario | etcd ops/s | etcd p50 | etcd p90 | etcd p99 | raftkv ops/s | raftkv p50 | raftkv p90 | raftkv p99 | ops/s raftkv÷etcd | p99 raftkv÷etcd |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-  );
+  const rows: string[][] = [];
   for (const label of allLabels) {
     const e = find(etcd, label);
     const r = find(raftkv, label);
@@ -88,10 +102,27 @@ export function renderComparison(report: ComparisonReport, command: string): str
         : ["—", "—", "—", "—"];
     const opsRatio = e && r ? r.load.opsPerSecond / e.load.opsPerSecond : null;
     const p99Ratio = e && r ? r.load.latencyMs.p99 / e.load.latencyMs.p99 : null;
-    lines.push(
-      `| ${label} | ${[...cells(e), ...cells(r), ratio(opsRatio), ratio(p99Ratio)].join(" | ")} |`,
-    );
+    rows.push([label, ...cells(e), ...cells(r), ratio(opsRatio), ratio(p99Ratio)]);
   }
+  lines.push(
+    ...markdownTable(
+      [
+        "scenario",
+        "etcd ops/s",
+        "etcd p50",
+        "etcd p90",
+        "etcd p99",
+        "raftkv ops/s",
+        "raftkv p50",
+        "raftkv p90",
+        "raftkv p99",
+        "ops/s raftkv÷etcd",
+        "p99 raftkv÷etcd",
+      ],
+      ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
+      rows,
+    ),
+  );
   lines.push("");
   lines.push(targetLine(etcd, raftkv), "");
 
@@ -121,12 +152,25 @@ export function renderComparison(report: ComparisonReport, command: string): str
     "leader: the member every call went to; generator: all load processes), and the share of the",
     "machine's capacity (window × cores) taken by the servers, the generator and everything else.",
     "",
-    "| server | scenario | servers µs/call | leader µs/call | generator µs/call | servers % | generator % | other % |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
-  for (const run of report.servers) {
-    for (const s of run.scenarios) lines.push(cpuRow(run.server, s.scenario.label, s));
-  }
+  lines.push(
+    ...markdownTable(
+      [
+        "server",
+        "scenario",
+        "servers µs/call",
+        "leader µs/call",
+        "generator µs/call",
+        "servers %",
+        "generator %",
+        "other %",
+      ],
+      ["l", "l", "r", "r", "r", "r", "r", "r"],
+      report.servers.flatMap((run) =>
+        run.scenarios.map((s) => cpuRow(run.server, s.scenario.label, s)),
+      ),
+    ),
+  );
   lines.push("");
 
   const anchor = (label: string): string => {
@@ -190,7 +234,7 @@ function targetLine(etcd: ServerRun | null, raftkv: ServerRun | null): string {
   return `${prefix} **${met ? "met" : "not met"}** (${ratio(r.load.opsPerSecond / e.load.opsPerSecond)} ops/s, ${ratio(r.load.latencyMs.p99 / e.load.latencyMs.p99)} p99).`;
 }
 
-function cpuRow(server: string, label: string, s: ScenarioResult): string {
+function cpuRow(server: string, label: string, s: ScenarioResult): string[] {
   const load: LoadResult = s.load;
   const perCall = (cpuMs: number | null): string =>
     cpuMs === null || load.measured === 0 ? "—" : ((cpuMs * 1000) / load.measured).toFixed(0);
@@ -201,7 +245,16 @@ function cpuRow(server: string, label: string, s: ScenarioResult): string {
     load.machineCpu && s.serverCpuMs !== null
       ? Math.max(0, load.machineCpu.busyMs - s.serverCpuMs - load.generatorCpuMs)
       : null;
-  return `| ${server} | ${label} | ${perCall(s.serverCpuMs)} | ${perCall(s.leaderCpuMs)} | ${perCall(load.generatorCpuMs)} | ${share(s.serverCpuMs)} | ${share(load.generatorCpuMs)} | ${share(other)} |`;
+  return [
+    server,
+    label,
+    perCall(s.serverCpuMs),
+    perCall(s.leaderCpuMs),
+    perCall(load.generatorCpuMs),
+    share(s.serverCpuMs),
+    share(load.generatorCpuMs),
+    share(other),
+  ];
 }
 
 /**
