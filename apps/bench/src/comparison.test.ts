@@ -49,7 +49,7 @@ describe("runComparison", () => {
 
     const markdown = renderComparison(report, "pnpm --filter raftkv-bench compare --test");
     expect(markdown).toContain("`pnpm --filter raftkv-bench compare --test`");
-    expect(markdown).toMatch(/\| put c=8 \| [\d,]+ \|/);
+    expect(markdown).toMatch(/\| put c=8 +\| +[\d,]+ \|/);
     expect(markdown).toContain("not measured");
     expect(markdown).toContain("etcd put c=8: verified");
   });
