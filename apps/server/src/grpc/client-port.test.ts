@@ -21,7 +21,7 @@ const putRoute: UnaryRoute = {
   input: PutRequestSchema,
   output: PutResponseSchema,
   handle(request) {
-    const put = request as { key: Uint8Array; value: Uint8Array };
+    const put = request as unknown as { key: Uint8Array; value: Uint8Array };
     if (put.key.length === 0)
       throw new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, "etcdserver: key is not provided");
     return create(PutResponseSchema, { header: { revision: BigInt(put.value.length) } });
