@@ -1,20 +1,26 @@
 #!/usr/bin/env node
 // raftkv-bench: load an etcd-API endpoint, measure the generator's ceiling, or compare a
 // raftkv cluster with an etcd cluster on this machine. `raftkv-bench help` lists usage.
-import { writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ClusterDriver, createEtcdDriver, createRaftkvDriver } from "./cluster-driver.js";
-import { runComparison } from "./comparison.js";
+import { type ComparisonReport, runComparison } from "./comparison.js";
 import { verifyPutCount } from "./count-verification.js";
+import { summarizeCpuProfile } from "./cpu-profile.js";
 import { parseEndpoint } from "./endpoint.js";
 import { BenchError, InvalidOptionError } from "./errors.js";
 import { readRevision } from "./etcd-api.js";
 import { measureGeneratorCeiling } from "./generator-ceiling.js";
 import { GrpcUnaryConnection } from "./grpc-unary-connection.js";
 import { type LoadResult, runLoad } from "./load-generator.js";
-import { countMismatches, renderComparison, writeSection } from "./markdown-report.js";
+import {
+  countMismatches,
+  renderComparison,
+  type ServerProfile,
+  writeSection,
+} from "./markdown-report.js";
 import { OPERATIONS, type Operation } from "./workload.js";
 
 const USAGE = `raftkv-bench <command> [flags]
@@ -34,6 +40,10 @@ commands:
               --json PATH           also write the raw results as JSON
               --workers N --warmup SECONDS --duration SECONDS --keys N
               --no-ceiling --no-h2load --data-root DIR
+              --profile DIR         run raftkv members under node --cpu-prof into DIR
+                                    and add the leader's top functions to the report
+  profile   print the functions with the most self time in a .cpuprofile
+              FILE [--top N]
   load      run one load against running servers and print ops/s and latency
               --endpoints host:port[,host:port…]  (required)
               --op put|range-linearizable|range-serializable   (default put)
@@ -100,12 +110,21 @@ async function compare(args: string[]): Promise<number> {
       "no-ceiling": { type: "boolean", default: false },
       "no-h2load": { type: "boolean", default: false },
       "data-root": { type: "string" },
+      profile: { type: "string" },
     },
   });
+  const profileDir = values.profile === undefined ? undefined : resolve(values.profile);
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   const drivers: ClusterDriver[] = [];
   for (const name of (values.servers ?? "").split(",").filter(Boolean)) {
     if (name === "etcd") drivers.push(createEtcdDriver({ binary: values["etcd-binary"] }));
-    else if (name === "raftkv") drivers.push(createRaftkvDriver({ cliPath: values["raftkv-cli"] }));
+    else if (name === "raftkv")
+      drivers.push(
+        createRaftkvDriver({
+          cliPath: values["raftkv-cli"],
+          nodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+        }),
+      );
     else throw new InvalidOptionError(`--servers: unknown server ${JSON.stringify(name)}`);
   }
   if (drivers.length === 0) throw new InvalidOptionError("--servers names no server");
@@ -122,7 +141,8 @@ async function compare(args: string[]): Promise<number> {
     log: (line) => console.log(line),
   });
   const command = `pnpm --filter raftkv-bench compare${args.length ? ` ${args.join(" ")}` : ""}`;
-  const markdown = renderComparison(report, command);
+  const profiles = profileDir ? collectProfiles(report, profileDir) : [];
+  const markdown = renderComparison(report, command, profiles);
   console.log(`\n${markdown}`);
   const write = values["no-write"] ? false : (values.write ?? !values.quick);
   if (write) {
@@ -146,6 +166,47 @@ async function compare(args: string[]): Promise<number> {
   const failedServers = report.servers.filter((s) => s.error);
   for (const s of failedServers) console.error(`${s.server} stopped early: ${s.error}`);
   return mismatches.length > 0 || failedServers.length > 0 ? 1 : 0;
+}
+
+/** The raftkv members' profiles in `dir` (Node names them CPU.<date>.<time>.<pid>.…), leader first. */
+function collectProfiles(report: ComparisonReport, dir: string): ServerProfile[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+  const out: ServerProfile[] = [];
+  for (const run of report.servers) {
+    for (const member of run.members) {
+      const file = files.find((f) => f.split(".")[3] === String(member.pid));
+      if (!file) continue;
+      out.push({
+        server: run.server,
+        member: member.name,
+        isLeader: member.name === run.leader,
+        entries: summarizeCpuProfile(join(dir, file), 15),
+      });
+    }
+  }
+  if (out.length === 0) {
+    console.error(
+      `no CPU profiles of the members in ${dir}: node writes one only when a member exits normally (on SIGTERM)`,
+    );
+  }
+  // Only the leader's: followers do the same apply work without the client traffic.
+  return out.filter((p) => p.isLeader);
+}
+
+async function profile(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { top: { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new InvalidOptionError("profile takes one .cpuprofile file");
+  for (const e of summarizeCpuProfile(positionals[0] as string, whole(values.top, "top", 25))) {
+    console.log(
+      `${e.selfPercent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.frame}`,
+    );
+  }
+  return 0;
 }
 
 async function load(args: string[]): Promise<number> {
@@ -231,7 +292,12 @@ async function ceiling(args: string[]): Promise<number> {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<number>> = { compare, load, ceiling };
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  compare,
+  load,
+  ceiling,
+  profile,
+};
 const run = command ? commands[command] : undefined;
 if (!run) {
   console.log(USAGE);

@@ -71,6 +71,10 @@ export interface ServerRun {
   fill: { load: LoadResult; verification: CountVerification } | null;
   scenarios: ScenarioResult[];
   h2load: H2loadResult | null;
+  /** The members that ran, with their pids (to find, say, the leader's CPU profile). */
+  members: { name: string; pid: number }[];
+  /** The member every call went to. */
+  leader: string | null;
 }
 
 /** The whole comparison. */
@@ -173,6 +177,8 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
       fill: null,
       scenarios: [],
       h2load: null,
+      members: [],
+      leader: null,
     };
     report.servers.push(run);
     if (run.skipped) {
@@ -220,6 +226,8 @@ async function runMatrix(
   settings: MatrixSettings,
 ): Promise<void> {
   const { member: leader } = await cluster.findLeader();
+  run.members = cluster.members.map((m) => ({ name: m.name, pid: m.pid }));
+  run.leader = leader.name;
   const endpoints = [leader.clientEndpoint];
   const probe = await GrpcUnaryConnection.connect(parseEndpoint(leader.clientEndpoint));
   const cpuOf = (result: LoadResult): { all: number | null; leader: number | null } => {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { ComparisonReport, ScenarioResult, ServerRun } from "./comparison.js";
+import type { ProfileEntry } from "./cpu-profile.js";
 import type { LoadResult } from "./load-generator.js";
 
 export const SECTION_BEGIN = "<!-- raftkv-bench:cluster:begin -->";
@@ -10,6 +11,14 @@ const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 const ms = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 const ratio = (n: number | null): string =>
   n === null || !Number.isFinite(n) ? "—" : `${n.toFixed(2)}×`;
+
+/** A member's CPU profile summary, for the report. */
+export interface ServerProfile {
+  server: string;
+  member: string;
+  isLeader: boolean;
+  entries: ProfileEntry[];
+}
 
 /**
  * A markdown table with every column padded to its widest cell, as Biome formats tables,
@@ -50,7 +59,11 @@ export function countMismatches(report: ComparisonReport): string[] {
  * CPU accounting per run, etcd's per-request CPU anchors, the generator ceiling and the
  * h2load cross-check. `command` is the command line that produced it.
  */
-export function renderComparison(report: ComparisonReport, command: string): string {
+export function renderComparison(
+  report: ComparisonReport,
+  command: string,
+  profiles: readonly ServerProfile[] = [],
+): string {
   const etcd = report.servers.find((s) => s.server === "etcd") ?? null;
   const raftkv = report.servers.find((s) => s.server === "raftkv") ?? null;
   const lines: string[] = [];
@@ -206,6 +219,22 @@ export function renderComparison(report: ComparisonReport, command: string): str
           })
           .join("; ") +
         ".",
+      "",
+    );
+  }
+  for (const profile of profiles) {
+    lines.push(
+      `Where the ${profile.server} ${profile.isLeader ? "leader" : "follower"} (${profile.member}) spent its CPU over the whole run (\`node --cpu-prof\`, self time, top ${profile.entries.length}):`,
+      "",
+      ...markdownTable(
+        ["function", "self ms", "share"],
+        ["l", "r", "r"],
+        profile.entries.map((e) => [
+          `\`${e.frame.replaceAll("`", "'").replaceAll("|", "\\|")}\``,
+          int(e.selfMs),
+          `${e.selfPercent.toFixed(1)}%`,
+        ]),
+      ),
       "",
     );
   }

@@ -1,0 +1,60 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { InvalidOptionError } from "./errors.js";
+
+/** One function's share of a CPU profile. */
+export interface ProfileEntry {
+  /** "name file:line", or V8's pseudo-frames: "(idle)", "(garbage collector)", "(program)". */
+  frame: string;
+  selfMs: number;
+  /** Of all sampled time, idle included. */
+  selfPercent: number;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+/**
+ * The functions with the most self time in a V8 `.cpuprofile` (what `node --cpu-prof`
+ * writes), biggest first: where a server spent its CPU, to say what limits it. Throws
+ * InvalidOptionError when the file is not such a profile.
+ */
+export function summarizeCpuProfile(path: string, top = 25): ProfileEntry[] {
+  let profile: { nodes?: ProfileNode[]; samples?: number[]; timeDeltas?: number[] };
+  try {
+    profile = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new InvalidOptionError(`cannot read CPU profile ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const { nodes, samples, timeDeltas } = profile;
+  if (!Array.isArray(nodes) || !Array.isArray(samples) || !Array.isArray(timeDeltas)) {
+    throw new InvalidOptionError(`${path} is not a V8 CPU profile (nodes, samples, timeDeltas)`);
+  }
+  const frameOf = new Map<number, string>();
+  for (const node of nodes) {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const file = url ? ` ${basename(url)}:${lineNumber + 1}` : "";
+    frameOf.set(node.id, `${functionName || "(anonymous)"}${file}`);
+  }
+  // timeDeltas[i] is the time before sample i; it is charged to the node sampled then.
+  const selfUs = new Map<string, number>();
+  let totalUs = 0;
+  samples.forEach((id, i) => {
+    const frame = frameOf.get(id) ?? "(unknown)";
+    const delta = Math.max(0, timeDeltas[i] ?? 0);
+    selfUs.set(frame, (selfUs.get(frame) ?? 0) + delta);
+    totalUs += delta;
+  });
+  return [...selfUs.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([frame, us]) => ({
+      frame,
+      selfMs: us / 1000,
+      selfPercent: totalUs > 0 ? (100 * us) / totalUs : 0,
+    }));
+}
