@@ -291,6 +291,11 @@ async function ceiling(args: string[]): Promise<number> {
   return 0;
 }
 
+// Exiting on a signal runs the "exit" handlers, which kill the members of any cluster
+// still running and remove its temporary directory.
+process.once("SIGINT", () => process.exit(130));
+process.once("SIGTERM", () => process.exit(143));
+
 const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   compare,

@@ -327,11 +327,11 @@ export class GrpcUnaryConnection {
 
   private open(call: Call, body: Uint8Array): void {
     if (this.nextStreamId > 0x7fff_ffff) {
-      this.finish(
-        call,
-        new ConnectionClosedError("stream ids exhausted on this connection; open a new one"),
-        null,
+      const error = new ConnectionClosedError(
+        "stream ids exhausted on this connection; open a new one",
       );
+      // Callbacks never run inside call().
+      process.nextTick(() => this.finish(call, error, null));
       return;
     }
     call.streamId = this.nextStreamId;

@@ -41,8 +41,11 @@ export interface ClusterMember {
 
 /** Members of every cluster this process started and has not stopped: killed on exit. */
 const running = new Set<ChildProcess>();
+/** Directories of clusters not stopped yet that should not outlive this process. */
+const temporaryDirs = new Set<string>();
 process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
+  for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /**
@@ -50,7 +53,8 @@ process.once("exit", () => {
  * temporary directory, each member's output in its own log file. start() resolves once
  * every member names the same leader; stop() ends the members by pid (SIGTERM, SIGKILL
  * after 10 s) and removes the directory. Members still running when this process exits
- * are killed.
+ * are killed and their directory removed (a process ended by a signal only gets there if
+ * it handles the signal, as the CLI does).
  */
 export class LocalCluster {
   /** Starts the members; rejects with ClusterStartError (with the log's tail) on failure. */
@@ -72,6 +76,7 @@ export class LocalCluster {
     // One token for all members: it seeds the cluster id every member must agree on.
     const clusterToken = `raftkv-bench-${process.pid}-${Date.now()}`;
     const cluster = new LocalCluster(options.driver.name, dir, options.keepData ?? false);
+    if (!options.keepData) temporaryDirs.add(dir);
     try {
       for (const [i, name] of names.entries()) {
         const plan: MemberPlan = {
@@ -162,6 +167,7 @@ export class LocalCluster {
       ),
     );
     if (!this.keepData) rmSync(this.dir, { recursive: true, force: true });
+    temporaryDirs.delete(this.dir);
   }
 
   private spawnMember(driver: ClusterDriver, plan: MemberPlan, clientEndpoint: string): void {

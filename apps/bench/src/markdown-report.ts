@@ -146,6 +146,8 @@ export function renderComparison(
     for (const s of run.scenarios) {
       if (s.verification)
         lines.push(`- ${run.server} ${s.scenario.label}: ${s.verification.summary}`);
+      if (s.load.aborted)
+        lines.push(`- ${run.server} ${s.scenario.label}: stopped early: ${s.load.aborted}`);
       if (s.load.failed > 0) {
         lines.push(
           `- ${run.server} ${s.scenario.label}: ${s.load.failed} failed calls ${JSON.stringify(s.load.errors)}; first: ${s.load.firstError}`,
@@ -247,6 +249,7 @@ function find(run: ServerRun | null, label: string): ScenarioResult | null {
 
 function flag(s: ScenarioResult): string {
   if (s.verification && !s.verification.consistent) return " ⚠ count mismatch";
+  if (s.load.aborted) return " (stopped early)";
   if (s.load.failed > 0) return ` (${s.load.failed} failed)`;
   return "";
 }
