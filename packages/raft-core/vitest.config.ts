@@ -1,3 +1,4 @@
 import { defineProject } from "vitest/config";
 
-export default defineProject({ test: { name: "@raftkv/raft-core" } });
+// Generous timeouts: tests must pass on a slow, busy 2-core machine (as the root config says).
+export default defineProject({ test: { name: "@raftkv/raft-core", testTimeout: 60_000 } });

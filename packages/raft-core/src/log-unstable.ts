@@ -10,6 +10,11 @@ export class UnstableLog {
   snapshot: SnapshotMetadata | undefined;
   /** Entries from `offset` on, contiguous. */
   entries: Entry[] = [];
+  /**
+   * Set when `entries` was handed out in a Ready: the array must then not be mutated
+   * (it is copied on the next write), which spares copying it for every Ready.
+   */
+  private shared = false;
   /** The index of `entries[0]` (or of the next entry to come when empty). */
   offset: number;
 
@@ -50,7 +55,15 @@ export class UnstableLog {
     if (t !== term) return;
     const drop = index + 1 - this.offset;
     this.entries = drop === this.entries.length ? [] : this.entries.slice(drop);
+    this.shared = false;
     this.offset = index + 1;
+  }
+
+  /** The entries to save, for a Ready; the caller must not mutate the array. */
+  takeEntries(): Entry[] {
+    if (this.entries.length === 0) return [];
+    this.shared = true;
+    return this.entries;
   }
 
   stableSnapTo(index: number): void {
@@ -61,6 +74,7 @@ export class UnstableLog {
   restore(snapshot: SnapshotMetadata): void {
     this.offset = snapshot.index + 1;
     this.entries = [];
+    this.shared = false;
     this.snapshot = snapshot;
   }
 
@@ -72,16 +86,23 @@ export class UnstableLog {
     const first = ents[0]!.index;
     const end = this.offset + this.entries.length;
     if (first === end) {
-      for (let i = 0; i < ents.length; i++) this.entries.push(ents[i]!);
+      if (this.shared) {
+        this.entries = this.entries.concat(ents);
+        this.shared = false;
+      } else {
+        for (let i = 0; i < ents.length; i++) this.entries.push(ents[i]!);
+      }
     } else if (first <= this.offset) {
       // Replaces the whole unstable part; the durable entries from `first` on are
       // overwritten when this Ready's entries are saved.
       this.offset = first;
       this.entries = ents.slice();
+      this.shared = false;
     } else {
       const kept = this.entries.slice(0, first - this.offset);
       for (let i = 0; i < ents.length; i++) kept.push(ents[i]!);
       this.entries = kept;
+      this.shared = false;
     }
   }
 

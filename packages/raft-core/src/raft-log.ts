@@ -29,6 +29,8 @@ export class RaftLog {
   committed: number;
   /** The highest index handed to the application to apply (acknowledged via advance). */
   applied: number;
+  /** The payload size of what the last `slice` returned, so callers need not sum it again. */
+  lastSliceBytes = 0;
 
   constructor(storage: LogReader, committed: number, applied: number) {
     this.storage = storage;
@@ -110,7 +112,8 @@ export class RaftLog {
           `append would overwrite committed entry ${conflict} (committed ${this.committed})`,
         );
       }
-      this.append(ents.slice(conflict - ents[0]!.index));
+      const skip = conflict - ents[0]!.index;
+      this.append(skip === 0 ? ents : ents.slice(skip));
     }
     this.commitTo(Math.min(leaderCommit, lastNew));
     return lastNew;
@@ -175,22 +178,49 @@ export class RaftLog {
    * always at least one. Throws CompactedError if `lo < firstIndex()`.
    */
   slice(lo: number, hi: number, maxBytes: number): Entry[] {
+    this.lastSliceBytes = 0;
     if (lo >= hi) return [];
     const first = this.firstIndex();
     if (lo < first) throw new CompactedError(lo, first);
     const last = this.lastIndex();
     if (hi > last + 1) throw new UnavailableError(hi - 1, last);
     const off = this.unstable.offset;
-    let ents: Entry[];
     if (lo < off) {
-      ents = this.storage.entries(lo, Math.min(hi, off), maxBytes);
+      const stored = this.storage.entries(lo, Math.min(hi, off), maxBytes);
       // The store stopped early at the byte limit: the unstable part cannot be added.
-      if (ents.length < Math.min(hi, off) - lo) return ents;
-      if (hi <= off) return ents;
-      const rest = this.unstable.slice(off, hi);
-      return limitSize(ents, rest, maxBytes);
+      if (stored.length < Math.min(hi, off) - lo || hi <= off) {
+        this.lastSliceBytes = entriesSize(stored);
+        return stored;
+      }
+      return this.limitSize(stored, this.unstable.entries, off, hi, maxBytes);
     }
-    return limitSize([], this.unstable.slice(lo, hi), maxBytes);
+    return this.limitSize([], this.unstable.entries, lo, hi, maxBytes);
+  }
+
+  /**
+   * `prefix` followed by the unstable entries in `[lo, hi)`, stopping before the payload
+   * total would exceed `maxBytes` (the first entry overall always goes, whatever its size,
+   * so a large entry can still be sent). Copies only what it returns.
+   */
+  private limitSize(
+    prefix: Entry[],
+    ents: Entry[],
+    lo: number,
+    hi: number,
+    maxBytes: number,
+  ): Entry[] {
+    let size = prefix.length === 0 ? 0 : entriesSize(prefix);
+    const from = lo - this.unstable.offset;
+    const to = hi - this.unstable.offset;
+    let end = from;
+    for (; end < to; end++) {
+      const s = ents[end]!.data.byteLength;
+      if ((prefix.length > 0 || end > from) && size + s > maxBytes) break;
+      size += s;
+    }
+    this.lastSliceBytes = size;
+    const taken = ents.slice(from, end);
+    return prefix.length === 0 ? taken : prefix.concat(taken);
   }
 
   /** Committed entries not yet handed out to apply, up to `maxBytes` (at least one). */
@@ -248,18 +278,4 @@ export class RaftLog {
     this.committed = snapshot.index;
     this.unstable.restore(snapshot);
   }
-}
-
-function limitSize(prefix: Entry[], rest: Entry[], maxBytes: number): Entry[] {
-  let size = entriesSize(prefix);
-  let n = 0;
-  for (; n < rest.length; n++) {
-    const s = entrySize(rest[n]!);
-    // The first entry always goes, whatever its size, so a large entry can still be sent.
-    if (prefix.length + n > 0 && size + s > maxBytes) break;
-    size += s;
-  }
-  const taken = n === rest.length ? rest : rest.slice(0, n);
-  if (prefix.length === 0) return taken;
-  return n === 0 ? prefix : prefix.concat(taken);
 }

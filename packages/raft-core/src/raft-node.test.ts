@@ -5,6 +5,7 @@ import {
   LeaderNotFoundError,
   NotLeaderError,
   ProposalDroppedError,
+  SnapshotError,
   StoppedError,
   StorageError,
   TimeoutError,
@@ -211,6 +212,30 @@ describe("RaftNode", () => {
     const back = await start(net, victim.id, {}, store, new TestStateMachine());
     await waitFor(() => back.sm.values.includes("while down"));
     expect(back.sm.values).toEqual(["before", "while down"]);
+  });
+
+  it("recovers when a crash left the state machine ahead of the log (snapshot install interrupted)", async () => {
+    const { net, leader } = await cluster({ snapshotEntries: 10, compactionKeepEntries: 2 }, true);
+    const victim = members.find((m) => m !== leader)!;
+    net.isolate(victim.id);
+    for (let i = 0; i < 30; i++) await leader.node.propose(enc.encode(`v${i}`));
+    expect(leader.store.firstIndex()).toBeGreaterThan(2);
+    // The victim will restore its state machine from the leader's snapshot, then fail to
+    // record the snapshot in its log store: as if it crashed between the two.
+    victim.store.failNextSaves(1);
+    net.heal();
+    await waitFor(() => victim.sm.values.includes("v29"));
+    await waitFor(() => victim.node.isStopped);
+    expect(victim.node.stopError).toBeInstanceOf(SnapshotError);
+    await victim.node.close();
+    const store = victim.store.crash();
+    expect(store.snapshotMetadata().index).toBe(0);
+    expect(victim.sm.applied).toBeGreaterThan(store.lastIndex());
+    await leader.node.propose(enc.encode("later"));
+    const back = await start(net, victim.id, {}, store, victim.sm);
+    await waitFor(() => back.sm.values.includes("later"));
+    expect(back.sm.values).toEqual([...Array.from({ length: 30 }, (_, i) => `v${i}`), "later"]);
+    await waitFor(() => back.store.lastIndex() === leader.store.lastIndex());
   });
 
   it("a storage failure stops the node: waiting proposals reject with StoppedError caused by it", async () => {

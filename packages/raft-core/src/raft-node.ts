@@ -392,6 +392,20 @@ export class RaftNode<R = unknown> {
     return this.raw.role === Role.Leader;
   }
 
+  /** True once the node was closed or stopped by an error. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * The error that stopped the node (a storage or state-machine failure), if any. After
+   * such an error Raft's state is ahead of storage, so the node must be restarted from
+   * its log store.
+   */
+  get stopError(): Error | undefined {
+    return this.fatal;
+  }
+
   /**
    * Stops the timer and the loop (after the Ready in progress), and rejects every waiting
    * proposal and read with StoppedError. Idempotent.
@@ -571,24 +585,31 @@ export class RaftNode<R = unknown> {
   }
 
   private async apply(entries: Entry[]): Promise<void> {
-    let results: R[];
-    try {
-      results = await this.sm.apply(entries);
-    } catch (e) {
-      throw new StorageError(`the state machine failed to apply entries ${entries[0]!.index}..`, {
-        cause: e,
-      });
+    // Entries at or below the applied index are already in the state machine (it was
+    // restored from a snapshot ahead of the log); Raft still sees their membership changes.
+    let skip = 0;
+    while (skip < entries.length && entries[skip]!.index <= this.applied) skip++;
+    const fresh = skip === 0 ? entries : entries.slice(skip);
+    let results: R[] = [];
+    if (fresh.length > 0) {
+      try {
+        results = await this.sm.apply(fresh);
+      } catch (e) {
+        throw new StorageError(`the state machine failed to apply entries ${fresh[0]!.index}..`, {
+          cause: e,
+        });
+      }
     }
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      let value: unknown = results[i];
+      let value: unknown = i < skip ? undefined : results[i - skip];
       let error: Error | undefined;
       if (e.type !== EntryType.Normal) {
         const r = this.applyConfChangeEntry(e);
         if (r instanceof Error) error = r;
         else value = r;
       }
-      this.applied = e.index;
+      if (e.index > this.applied) this.applied = e.index;
       const p = this.proposals.get(e.index);
       if (p === undefined) continue;
       this.proposals.delete(e.index);
@@ -897,20 +918,27 @@ export async function createRaftNode<R>(options: RaftNodeOptions<R>): Promise<Ra
         "restore the state machine from a snapshot first (a volatile state machine needs snapshotEntries: 0)",
     );
   }
-  if (smApplied > logStore.lastIndex()) {
-    throw new StorageError(
-      `the state machine has applied up to ${smApplied} but the log ends at ${logStore.lastIndex()}`,
+  // A crash between restoring the state machine from a leader's snapshot and recording
+  // that snapshot in the log store leaves the state machine ahead of the log. Raft then
+  // starts from the log's end; entries the state machine already holds are not applied
+  // again (see RaftNode.apply), and the leader brings the log up to date.
+  const lastIndex = logStore.lastIndex();
+  const raftApplied = Math.min(Math.max(smApplied, snap.index), lastIndex);
+  if (smApplied > lastIndex) {
+    options.logger?.warn(
+      { smApplied, lastIndex },
+      "the state machine is ahead of the log (crash during a snapshot install); catching the log up",
     );
   }
   // What the state machine applied was committed, even if the commit index saved with the
   // hard state (synced lazily) is older.
-  if (hardState.commit < smApplied) hardState = { ...hardState, commit: smApplied };
+  if (hardState.commit < raftApplied) hardState = { ...hardState, commit: raftApplied };
   const rawOptions: RawNodeOptions = {
     id: options.id,
     storage: logStore,
     hardState,
     confState,
-    applied: Math.max(smApplied, snap.index),
+    applied: raftApplied,
     electionTick: options.electionTick,
     heartbeatTick: options.heartbeatTick,
     maxSizePerMsg: options.maxSizePerMsg,
@@ -929,8 +957,8 @@ export async function createRaftNode<R>(options: RaftNodeOptions<R>): Promise<Ra
   // configuration starts from the snapshot's.
   let confIndex = snap.index;
   let lo = snap.index + 1;
-  while (lo <= smApplied) {
-    const ents = logStore.entries(lo, smApplied + 1, 8 * 1024 * 1024);
+  while (lo <= raftApplied) {
+    const ents = logStore.entries(lo, raftApplied + 1, 8 * 1024 * 1024);
     for (const e of ents) {
       if (e.type === EntryType.Normal) continue;
       try {

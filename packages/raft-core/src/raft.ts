@@ -255,7 +255,7 @@ export class Raft {
     m.commit = log.committed;
     this.send(m);
     const n = ents.length;
-    pr.sentEntries(n, n === 0 ? 0 : entriesSize(ents), n === 0 ? prevIndex : ents[n - 1]!.index);
+    pr.sentEntries(n, n === 0 ? 0 : log.lastSliceBytes, n === 0 ? prevIndex : ents[n - 1]!.index);
     return true;
   }
 
@@ -913,8 +913,9 @@ export class Raft {
    * when flow control refuses them; nothing is appended then.
    */
   propose(entries: Entry[]): { index: number; term: number } {
-    this.checkCanPropose(entriesSize(entries));
-    return this.appendProposals(entries);
+    const size = entriesSize(entries);
+    this.checkCanPropose(size);
+    return this.appendProposals(entries, size);
   }
 
   /**
@@ -934,7 +935,7 @@ export class Raft {
       refused = "not in a joint configuration";
     }
     if (refused !== "") throw new ProposalDroppedError("conf-change-rejected", refused);
-    const r = this.appendProposals([entry]);
+    const r = this.appendProposals([entry], entrySize(entry));
     this.pendingConfIndex = r.index;
     return r;
   }
@@ -961,7 +962,7 @@ export class Raft {
     }
   }
 
-  private appendProposals(entries: Entry[]): { index: number; term: number } {
+  private appendProposals(entries: Entry[], size: number): { index: number; term: number } {
     const log = this.raftLog;
     const first = log.lastIndex() + 1;
     for (let i = 0; i < entries.length; i++) {
@@ -970,7 +971,7 @@ export class Raft {
       e.index = first + i;
     }
     log.append(entries);
-    this.uncommittedSize += entriesSize(entries);
+    this.uncommittedSize += size;
     this.appendPending = true;
     return { index: first, term: this.term };
   }

@@ -394,7 +394,7 @@ export class RawNode {
     r.flush();
     const log = r.raftLog;
     const rd: Ready = {
-      entries: log.unstable.entries.length > 0 ? log.unstable.entries.slice() : [],
+      entries: log.unstable.takeEntries(),
       committedEntries: r.nextCommittedEntries(),
       readStates: r.readStates,
       messages: groupByDestination(r.msgs),
