@@ -49,6 +49,25 @@ describe("membership changes", () => {
     expect(c.node(2).applied.map(text)).not.toContain("blocked");
   });
 
+  it("a newly added member gets a grace period before check-quorum counts it as silent", () => {
+    const c = new SyncCluster({ ids: [1], node: { electionTick: 10 } });
+    c.elect(1);
+    for (let i = 0; i < 30; i++) c.tick(1);
+    c.stabilize();
+    // Member 2 is added while it is not running yet: two voters, one of them silent.
+    c.join(2);
+    c.crash(2);
+    c.node(1).raw.proposeConfChange(add(2));
+    c.stabilize();
+    expect(c.node(1).confState.voters).toEqual([1, 2]);
+    c.tick(1);
+    c.stabilize();
+    expect(c.node(1).raw.role).toBe(Role.Leader);
+    // Silent for a whole election timeout, it does cost the leader its quorum.
+    for (let i = 0; i < 10; i++) c.tick(1);
+    expect(c.node(1).raw.role).toBe(Role.Follower);
+  });
+
   it("a removed member no longer counts toward the quorum", () => {
     const c = new SyncCluster();
     c.elect(1);

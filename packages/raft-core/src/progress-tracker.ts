@@ -68,9 +68,11 @@ export class ProgressTracker {
 
   /**
    * Replaces the configuration. Members that are new get a fresh Progress starting at
-   * `nextIndex`; members that left are forgotten; the others keep their Progress.
+   * `nextIndex`, counted as heard from at `nowTick` (a grace period, so that check-quorum
+   * does not depose the leader before a new member had a chance to answer); members that
+   * left are forgotten; the others keep their Progress.
    */
-  setConfig(config: TrackerConfig, nextIndex: number): void {
+  setConfig(config: TrackerConfig, nextIndex: number, nowTick = 0): void {
     this.config = config;
     const members = new Set<NodeId>([...config.voters.ids(), ...config.learners]);
     for (const id of this.progress.keys()) {
@@ -80,10 +82,10 @@ export class ProgressTracker {
       const isLearner = config.learners.has(id);
       const pr = this.progress.get(id);
       if (pr === undefined) {
-        this.progress.set(
-          id,
-          new Progress(nextIndex, this.maxInflightMsgs, this.maxInflightBytes, isLearner),
-        );
+        const fresh = new Progress(nextIndex, this.maxInflightMsgs, this.maxInflightBytes, isLearner);
+        fresh.lastActiveTick = nowTick;
+        fresh.recentActive = true;
+        this.progress.set(id, fresh);
       } else {
         pr.isLearner = isLearner;
       }

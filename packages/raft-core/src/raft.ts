@@ -1131,7 +1131,7 @@ export class Raft {
   }
 
   private switchToConfig(cfg: TrackerConfig): void {
-    this.prs.setConfig(cfg, this.raftLog.lastIndex() + 1);
+    this.prs.setConfig(cfg, this.raftLog.lastIndex() + 1, this.tickCount);
     const pr = this.prs.progress.get(this.id);
     this.isLearner = pr?.isLearner ?? false;
     if ((pr === undefined || this.isLearner) && this.role === Role.Leader) {
