@@ -88,7 +88,7 @@ it(`keeps every acknowledged entry through ${ROUNDS} SIGKILLs (seed ${SEED})`, a
   let totalAcks = 0;
   for (let round = 0; round < ROUNDS; round++) {
     const seed = SEED + round;
-    const killAfterMs = 20 + ((seed * 7919) % 280);
+    const killAfterMs = 10 + ((seed * 7919) % 150);
     const result = await runAndKill(seed, killAfterMs);
     totalAcks += result.acked;
     const replay = `round ${round}, seed ${seed}, kill after ${killAfterMs} ms (replay: WAL_CRASH_SEED=${SEED})`;

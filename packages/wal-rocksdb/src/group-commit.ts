@@ -15,6 +15,8 @@ export interface PendingWrite {
   /** Encoded size, for the queue and batch limits. */
   bytes: number;
   sync: boolean;
+  /** Runs as soon as RocksDB has applied the write, before it is synced. */
+  onLanded?: (() => void) | undefined;
   /** Runs after the write is durable (or applied, when not synced), before the promise resolves. */
   onCommitted?: (() => void) | undefined;
 }
@@ -39,8 +41,10 @@ export interface GroupCommitOptions {
 
 /** Observes each group, e.g. to pin a snapshot of the state before it lands. */
 export interface GroupHooks {
+  /** Right before the group is handed to RocksDB. */
   beforeWrite?: (group: readonly PendingWrite[]) => void;
-  afterWrite?: () => void;
+  /** Once the group resolved or failed; called once per group, in order. */
+  afterWrite?: (group: readonly PendingWrite[]) => void;
 }
 
 /**
@@ -58,10 +62,14 @@ export class GroupCommitter {
   private readonly maxQueuedBytes: number;
   private queue: Queued[] = [];
   private queuedBytes = 0;
-  private running: Promise<void> | undefined;
+  /** True while `run` owns the queue; cleared in the same step that sees it empty. */
+  private running = false;
+  private loop: Promise<void> = Promise.resolve();
   private failure: StorageFailedError | undefined;
   private closed = false;
   private readonly roomWaiters: Array<{ bytes: number; resolve: () => void }> = [];
+  /** Groups taken from the queue and not yet resolved, oldest first. */
+  private readonly unresolved: Queued[][] = [];
 
   constructor(
     private readonly db: NativeDb,
@@ -103,16 +111,21 @@ export class GroupCommitter {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ...write, resolve, reject });
       this.queuedBytes += write.bytes;
-      this.running ??= this.run().finally(() => {
-        this.running = undefined;
-      });
+      if (!this.running) {
+        this.running = true;
+        this.loop = this.run().catch((err: unknown) => {
+          // Only a bug (a throwing hook) gets here; fail loudly rather than hang callers.
+          this.fail(err);
+          this.running = false;
+        });
+      }
     });
   }
 
   /** Waits for queued writes to land, then refuses new ones. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running !== undefined) await this.running;
+    await this.loop;
     for (const w of this.roomWaiters.splice(0)) w.resolve();
   }
 
@@ -140,48 +153,84 @@ export class GroupCommitter {
     return this.queue.splice(0, n);
   }
 
+  /**
+   * The writer loop. Group N+1 is written to RocksDB while group N's WAL sync runs, so
+   * a write and a sync overlap; at most one sync is outstanding, and groups resolve in
+   * order (N before N+1), each only after its own sync.
+   */
   private async run(): Promise<void> {
-    while (this.queue.length > 0 && this.failure === undefined) {
-      const group = this.takeGroup();
-      const sync = group.some((w) => w.sync);
-      this.hooks.beforeWrite?.(group);
-      try {
-        let opCount = 0;
-        for (const w of group) opCount += w.ops.length;
-        if (opCount > 0) {
-          const batch = this.db.write({ autoDestroy: true, capacity: Math.max(8, opCount) });
-          for (const w of group) {
-            for (const op of w.ops) {
-              if (op.kind === "put") batch.tryPut(op.key, op.value);
-              else if (op.kind === "delete") batch.tryDelete(op.key);
-              else batch.tryDeleteRange(op.start, op.end);
-            }
-          }
-          await batch.flush();
+    let syncing: Promise<void> | undefined;
+    for (;;) {
+      while (this.queue.length > 0 && this.failure === undefined) {
+        const group = this.takeGroup();
+        this.unresolved.push(group);
+        this.hooks.beforeWrite?.(group);
+        try {
+          await this.writeGroup(group);
+        } catch (err) {
+          this.fail(err);
+          break;
         }
-        if (sync) await this.wal.sync();
-      } catch (err) {
-        this.fail(err, group);
-        this.hooks.afterWrite?.();
+        for (const w of group) w.onLanded?.();
+        if (syncing !== undefined) await syncing;
+        if (this.failure !== undefined) break;
+        syncing = this.syncAndResolve(group);
+      }
+      if (syncing !== undefined) await syncing;
+      syncing = undefined;
+      // Writes submitted while the last sync ran are still ours to write.
+      if (this.queue.length === 0 || this.failure !== undefined) {
+        this.running = false;
         return;
       }
-      for (const w of group) {
-        this.queuedBytes -= w.bytes;
-        w.onCommitted?.();
-      }
-      this.hooks.afterWrite?.();
-      for (const w of group) w.resolve();
-      this.wakeWaiters();
     }
   }
 
-  private fail(cause: unknown, group: Queued[]): void {
+  private async writeGroup(group: readonly Queued[]): Promise<void> {
+    let opCount = 0;
+    for (const w of group) opCount += w.ops.length;
+    if (opCount === 0) return;
+    const batch = this.db.write({ autoDestroy: true, capacity: Math.max(8, opCount) });
+    for (const w of group) {
+      for (const op of w.ops) {
+        if (op.kind === "put") batch.tryPut(op.key, op.value);
+        else if (op.kind === "delete") batch.tryDelete(op.key);
+        else batch.tryDeleteRange(op.start, op.end);
+      }
+    }
+    await batch.flush();
+  }
+
+  /** Never rejects: a failed sync fails the committer instead. */
+  private async syncAndResolve(group: Queued[]): Promise<void> {
+    try {
+      if (group.some((w) => w.sync)) await this.wal.sync();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (this.failure !== undefined) return;
+    this.unresolved.shift();
+    for (const w of group) {
+      this.queuedBytes -= w.bytes;
+      w.onCommitted?.();
+    }
+    this.hooks.afterWrite?.(group);
+    for (const w of group) w.resolve();
+    this.wakeWaiters();
+  }
+
+  /** Rejects every write not yet resolved, and every later one. */
+  private fail(cause: unknown): void {
+    if (this.failure !== undefined) return;
     const reason = rootMessage(cause);
     this.failure = new StorageFailedError(
       `write to the data dir failed (${reason}); the store accepts no more writes`,
       { cause },
     );
-    const failed = [...group, ...this.queue.splice(0)];
+    const groups = this.unresolved.splice(0);
+    for (const group of groups) this.hooks.afterWrite?.(group);
+    const failed = [...groups.flat(), ...this.queue.splice(0)];
     this.queuedBytes = 0;
     for (const w of failed) w.reject(this.failure);
     for (const w of this.roomWaiters.splice(0)) w.resolve();

@@ -65,15 +65,23 @@ const RANGE_CAPACITY = 256;
  * stored behind a one-byte keyspace prefix), atomic batches that carry the applied
  * index, lazy range iterators and point-in-time snapshots.
  *
- * Snapshot consistency: while a write batch with MVCC operations is in flight, a RocksDB
- * snapshot pinned just before it was dispatched stands for "the last completed write";
- * `snapshot()` shares it, so a snapshot never sees a write whose promise has not resolved.
+ * Snapshot consistency: a RocksDB snapshot is pinned right before each group of writes
+ * with MVCC operations is handed to RocksDB. While such groups are unresolved, the pin of
+ * the oldest one is exactly "the state as of the last completed write"; `snapshot()`
+ * shares it, so a snapshot never sees a write whose promise has not resolved.
  */
 export class RocksMvccBackend {
   private closed = false;
+  /** The applied index of the last resolved write. */
   private applied: number;
-  /** Snapshot of the state before the MVCC write in flight, if one is. */
-  private pinned: { session: NativeSession; appliedIndex: number } | undefined;
+  /** The applied index of the last write RocksDB has applied (it may not be synced yet). */
+  private landedApplied: number;
+  /** One pin per unresolved group with MVCC writes, oldest first. */
+  private readonly pins: Array<{
+    group: readonly PendingWrite[];
+    session: NativeSession;
+    appliedIndex: number;
+  }> = [];
   private readonly openSnapshots = new Set<RocksMvccSnapshot>();
   private readonly openIterators = new Set<{ destroy(): void }>();
 
@@ -85,6 +93,7 @@ export class RocksMvccBackend {
     private readonly onClose: () => Promise<void>,
   ) {
     this.applied = appliedIndex;
+    this.landedApplied = appliedIndex;
   }
 
   /** The applied index stored with the last completed write; 0 for a new store. */
@@ -130,6 +139,11 @@ export class RocksMvccBackend {
       bytes,
       sync: batch.sync === true,
       mvcc: true,
+      onLanded: () => {
+        if (appliedIndex !== undefined && appliedIndex > this.landedApplied) {
+          this.landedApplied = appliedIndex;
+        }
+      },
       onCommitted: () => {
         if (appliedIndex !== undefined && appliedIndex > this.applied) this.applied = appliedIndex;
       },
@@ -143,7 +157,7 @@ export class RocksMvccBackend {
    */
   snapshot(): MvccSnapshot {
     if (this.closed) throw new StoreClosedError();
-    const pinned = this.pinned;
+    const pinned = this.pins[0];
     const session = pinned !== undefined ? pinned.session.session() : this.db.snapshot();
     const applied = pinned !== undefined ? pinned.appliedIndex : this.applied;
     const snap = new RocksMvccSnapshot(session, applied, this.openIterators, (s) =>
@@ -156,14 +170,15 @@ export class RocksMvccBackend {
   /** @internal Group-commit hook: called with each group right before it is written. */
   beforeWrite(group: readonly PendingWrite[]): void {
     if (this.closed || !group.some((w) => (w as { mvcc?: boolean }).mvcc === true)) return;
-    this.pinned = { session: this.db.snapshot(), appliedIndex: this.applied };
+    this.pins.push({ group, session: this.db.snapshot(), appliedIndex: this.landedApplied });
   }
 
-  /** @internal Group-commit hook: the group landed (or failed). */
-  afterWrite(): void {
-    const pinned = this.pinned;
-    this.pinned = undefined;
-    if (pinned !== undefined) void pinned.session.close().catch(() => {});
+  /** @internal Group-commit hook: the group resolved (or failed). */
+  afterWrite(group: readonly PendingWrite[]): void {
+    const at = this.pins.findIndex((p) => p.group === group);
+    if (at < 0) return;
+    const [pin] = this.pins.splice(at, 1);
+    void pin?.session.close().catch(() => {});
   }
 
   /**
@@ -182,7 +197,7 @@ export class RocksMvccBackend {
     for (const it of this.openIterators) it.destroy();
     this.openIterators.clear();
     for (const s of this.openSnapshots) s.release();
-    this.afterWrite();
+    for (const pin of this.pins.splice(0)) void pin.session.close().catch(() => {});
   }
 }
 

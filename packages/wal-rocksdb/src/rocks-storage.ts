@@ -158,7 +158,7 @@ async function initialize(
   const logStore = new RocksLogStore(db, committer, logger, closeOne);
   const backend = new RocksMvccBackend(db, committer, appliedIndex, closeOne);
   hooks.beforeWrite = (group) => backend.beforeWrite(group);
-  hooks.afterWrite = () => backend.afterWrite();
+  hooks.afterWrite = (group) => backend.afterWrite(group);
 
   logger.info({ dir, clusterId, memberId, created, appliedIndex }, "data dir opened");
   const close = async (): Promise<void> => {
