@@ -14,7 +14,8 @@ import { BenchError, InvalidOptionError } from "./errors.js";
 import { readRevision } from "./etcd-api.js";
 import { measureGeneratorCeiling } from "./generator-ceiling.js";
 import { GrpcUnaryConnection } from "./grpc-unary-connection.js";
-import { type LoadResult, runLoad } from "./load-generator.js";
+import { runLoad } from "./load-generator.js";
+import type { LoadResult } from "./load-result.js";
 import {
   countMismatches,
   renderComparison,
@@ -38,7 +39,13 @@ commands:
                                     full runs only, unless --write)
               --write / --no-write  force writing the docs section, or skip it
               --json PATH           also write the raw results as JSON
-              --workers N --warmup SECONDS --duration SECONDS --keys N
+              --duration SECONDS    measured time per scenario and server (default 15)
+              --rounds N            split into N alternating rounds (default 3)
+              --warmup SECONDS      unmeasured load before each round (default 1.5)
+              --workers N --keys N
+              --order paired|sequential   paired (default): both clusters up, each
+                                    scenario on both servers back to back, alternating
+                                    which goes first; sequential: one cluster at a time
               --no-ceiling --no-h2load --data-root DIR
               --profile DIR         run raftkv members under node --cpu-prof into DIR
                                     and add the leader's top functions to the report
@@ -106,13 +113,18 @@ async function compare(args: string[]): Promise<number> {
       workers: { type: "string" },
       warmup: { type: "string" },
       duration: { type: "string" },
+      rounds: { type: "string" },
       keys: { type: "string" },
       "no-ceiling": { type: "boolean", default: false },
       "no-h2load": { type: "boolean", default: false },
       "data-root": { type: "string" },
       profile: { type: "string" },
+      order: { type: "string", default: "paired" },
     },
   });
+  if (values.order !== "paired" && values.order !== "sequential") {
+    throw new InvalidOptionError("--order must be paired or sequential");
+  }
   const profileDir = values.profile === undefined ? undefined : resolve(values.profile);
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const drivers: ClusterDriver[] = [];
@@ -135,9 +147,11 @@ async function compare(args: string[]): Promise<number> {
     warmupMs: values.warmup === undefined ? undefined : seconds(values.warmup, "warmup", 0),
     durationMs: values.duration === undefined ? undefined : seconds(values.duration, "duration", 0),
     keySpace: whole(values.keys, "keys"),
+    rounds: whole(values.rounds, "rounds"),
     ceiling: !values["no-ceiling"],
     h2load: values["no-h2load"] ? false : undefined,
     dataRoot: values["data-root"],
+    order: values.order,
     log: (line) => console.log(line),
   });
   const command = `pnpm --filter raftkv-bench compare${args.length ? ` ${args.join(" ")}` : ""}`;

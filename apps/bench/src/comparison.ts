@@ -2,12 +2,14 @@ import { cpus, loadavg } from "node:os";
 import type { ClusterDriver } from "./cluster-driver.js";
 import { type CountVerification, verifyPutCount } from "./count-verification.js";
 import { parseEndpoint } from "./endpoint.js";
+import { ClusterStartError, InvalidOptionError } from "./errors.js";
 import { readRevision } from "./etcd-api.js";
 import { type CeilingResult, measureGeneratorCeiling } from "./generator-ceiling.js";
 import { GrpcUnaryConnection } from "./grpc-unary-connection.js";
 import { type H2loadResult, h2loadAvailable, runH2load } from "./h2load.js";
-import { type LoadResult, runLoad } from "./load-generator.js";
-import { LocalCluster } from "./local-cluster.js";
+import { runLoad } from "./load-generator.js";
+import { type LoadResult, mergeLoadResults } from "./load-result.js";
+import { type ClusterMember, LocalCluster } from "./local-cluster.js";
 import { type Operation, RequestTemplate, resolveWorkload } from "./workload.js";
 
 /** Options of a raftkv-vs-etcd comparison. */
@@ -24,16 +26,29 @@ export interface ComparisonOptions {
   putConcurrencies?: readonly number[];
   /** Concurrency of the linearizable and serializable range runs. Default 128. */
   rangeConcurrency?: number;
-  /** Default 3000 (quick: 500). */
+  /** Unmeasured load before each round. Default 1500 (quick: 500). */
   warmupMs?: number;
-  /** Default 15000 (quick: 2000). */
+  /** Measured time per scenario and server, split evenly over the rounds. Default 15000 (quick: 2000). */
   durationMs?: number;
+  /**
+   * Rounds per scenario and server. In paired order the servers' rounds alternate
+   * (A B B A A B…), so both see the same stretch of the machine's other load; the rounds
+   * of one server are merged into one result. Default 3 (quick: 2).
+   */
+  rounds?: number;
   /** Load processes per run. Default 1: see docs/adr (one process drives >150k calls/s). */
   workers?: number;
   /** Measure the generator against a canned server first. Default true. */
   ceiling?: boolean;
   /** Cross-check with h2load (serializable range of one key). Default: if installed. */
   h2load?: boolean;
+  /**
+   * "paired" (default): all clusters stay up and each scenario runs on every server back
+   * to back, alternating which goes first, so the machine's other load drifts less between
+   * the two measurements of a ratio. "sequential": one cluster at a time, all scenarios,
+   * then the next server.
+   */
+  order?: "paired" | "sequential";
   /** Parent of the clusters' temporary directories. Default os.tmpdir(). */
   dataRoot?: string;
   /** Progress lines. */
@@ -82,10 +97,12 @@ export interface ComparisonReport {
   startedAt: Date;
   finishedAt: Date;
   quick: boolean;
+  order: "paired" | "sequential";
   keySpace: number;
   valueBytes: number;
   warmupMs: number;
   durationMs: number;
+  rounds: number;
   workers: number;
   machine: { cpus: number; model: string; loadAverageAtStart: number[] };
   ceiling: CeilingResult | null;
@@ -120,17 +137,22 @@ export function comparisonScenarios(
  * Runs the comparison: optionally the generator's ceiling, then for each server a fresh
  * 3-member cluster on this machine, a fill writing every key once (verified), the
  * scenario matrix against the leader (each put run verified by its revision delta), an
- * optional h2load cross-check, and the cluster's removal. A server that cannot run is
- * reported as skipped with the reason; one that fails mid-way keeps its finished
- * scenarios and the error. Never rejects for a server's failure.
+ * optional h2load cross-check, and the cluster's removal; `order` says whether the
+ * servers' scenarios interleave. A server that cannot run is reported as skipped with
+ * the reason; one that fails mid-way keeps its finished scenarios and the error. Never
+ * rejects for a server's failure.
  */
 export async function runComparison(options: ComparisonOptions): Promise<ComparisonReport> {
   const quick = options.quick ?? false;
   const log = options.log ?? (() => {});
   const keySpace = options.keySpace ?? (quick ? 10_000 : 100_000);
   const valueBytes = options.valueBytes ?? 256;
-  const warmupMs = options.warmupMs ?? (quick ? 500 : 3000);
+  const warmupMs = options.warmupMs ?? (quick ? 500 : 1500);
   const durationMs = options.durationMs ?? (quick ? 2000 : 15_000);
+  const rounds = options.rounds ?? (quick ? 2 : 3);
+  if (!Number.isInteger(rounds) || rounds < 1 || durationMs / rounds < 100) {
+    throw new InvalidOptionError("rounds must be a whole number ≥ 1 with ≥ 100 ms per round");
+  }
   const workers = options.workers ?? 1;
   const scenarios = comparisonScenarios(
     options.putConcurrencies ?? [1, 16, 128, 512],
@@ -141,10 +163,12 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
     startedAt: new Date(),
     finishedAt: new Date(),
     quick,
+    order: options.order ?? "paired",
     keySpace,
     valueBytes,
     warmupMs,
     durationMs,
+    rounds,
     workers,
     machine: {
       cpus: cpus().length,
@@ -168,6 +192,18 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
     );
   }
 
+  const settings: MatrixSettings = {
+    keySpace,
+    valueBytes,
+    warmupMs,
+    roundMs: Math.round(durationMs / rounds),
+    durationMs,
+    workers,
+    useH2load,
+    dataRoot: options.dataRoot,
+    log,
+  };
+  const sessions: ServerSession[] = [];
   for (const driver of options.drivers) {
     const run: ServerRun = {
       server: driver.name,
@@ -181,29 +217,33 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
       leader: null,
     };
     report.servers.push(run);
-    if (run.skipped) {
-      log(`${driver.name}: skipped (${run.skipped})`);
-      continue;
+    if (run.skipped) log(`${driver.name}: skipped (${run.skipped})`);
+    else sessions.push(new ServerSession(driver, run, settings));
+  }
+
+  if (report.order === "sequential") {
+    for (const session of sessions) {
+      await session.prepare();
+      for (const scenario of scenarios) {
+        for (let round = 0; round < rounds; round++) await session.runRound(scenario);
+        session.complete(scenario);
+      }
+      await session.finish();
     }
-    log(`${driver.name}: starting a 3-member cluster`);
-    let cluster: LocalCluster | null = null;
-    try {
-      cluster = await LocalCluster.start({ driver, dataRoot: options.dataRoot });
-      await runMatrix(cluster, run, scenarios, {
-        keySpace,
-        valueBytes,
-        warmupMs,
-        durationMs,
-        workers,
-        useH2load,
-        log,
-      });
-    } catch (error) {
-      run.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      log(`${driver.name}: stopped early: ${run.error}`);
-    } finally {
-      await cluster?.stop();
+  } else {
+    // Every cluster stays up; each round of a scenario runs on each server back to back,
+    // the order flipping every round (A B, B A, A B…) so that a drift in the machine's
+    // other load hits both servers alike.
+    for (const session of sessions) await session.prepare();
+    let flip = 0;
+    for (const scenario of scenarios) {
+      for (let round = 0; round < rounds; round++, flip++) {
+        const order = flip % 2 === 0 ? sessions : [...sessions].reverse();
+        for (const session of order) await session.runRound(scenario);
+      }
+      for (const session of sessions) session.complete(scenario);
     }
+    for (const session of sessions) await session.finish();
   }
   report.finishedAt = new Date();
   return report;
@@ -213,58 +253,85 @@ interface MatrixSettings {
   keySpace: number;
   valueBytes: number;
   warmupMs: number;
+  /** Measured time of one round. */
+  roundMs: number;
   durationMs: number;
   workers: number;
   useH2load: boolean;
+  dataRoot: string | undefined;
   log: (line: string) => void;
 }
 
-async function runMatrix(
-  cluster: LocalCluster,
-  run: ServerRun,
-  scenarios: Scenario[],
-  settings: MatrixSettings,
-): Promise<void> {
-  const { member: leader } = await cluster.findLeader();
-  run.members = cluster.members.map((m) => ({ name: m.name, pid: m.pid }));
-  run.leader = leader.name;
-  const endpoints = [leader.clientEndpoint];
-  const probe = await GrpcUnaryConnection.connect(parseEndpoint(leader.clientEndpoint));
-  const cpuOf = (result: LoadResult): { all: number | null; leader: number | null } => {
-    const values = [...result.processCpuMs.values()];
-    return {
-      all: values.some((v) => v === null) ? null : values.reduce<number>((a, v) => a + (v ?? 0), 0),
-      leader: result.processCpuMs.get(leader.pid) ?? null,
-    };
-  };
-  try {
-    settings.log(
-      `${run.server}: leader ${leader.name}; fill: every one of ${settings.keySpace} keys once`,
-    );
-    const fillBefore = await readRevision(probe);
-    const fillLoad = await runLoad({
-      endpoints,
-      workload: { operation: "put", keySpace: settings.keySpace, valueBytes: settings.valueBytes },
-      concurrency: 128,
-      workers: settings.workers,
-      keyOrder: "sequential",
-      cpuPids: cluster.pids,
-    });
-    const fillVerification = verifyPutCount(
-      fillBefore,
-      await readRevision(probe),
-      fillLoad.ok,
-      fillLoad.failed,
-    );
-    run.fill = { load: fillLoad, verification: fillVerification };
-    settings.log(
-      `  fill: ${Math.round(fillLoad.opsPerSecond)} puts/s; ${fillVerification.summary}`,
-    );
+/**
+ * One server's cluster through the comparison: prepare() starts it and fills the key
+ * space, runScenario() runs one load, finish() runs the h2load cross-check and stops it.
+ * A failure records the error in the run, stops the cluster, and turns every later step
+ * into a no-op, so one broken server never stops the other's measurements.
+ */
+class ServerSession {
+  private cluster: LocalCluster | null = null;
+  private probe: GrpcUnaryConnection | null = null;
+  private leader: ClusterMember | null = null;
+  /** Rounds of the scenario in progress, by label. */
+  private readonly rounds = new Map<
+    string,
+    { loads: LoadResult[]; before: bigint; after: bigint }
+  >();
 
-    for (const scenario of scenarios) {
-      const before = scenario.operation === "put" ? await readRevision(probe) : 0n;
+  constructor(
+    private readonly driver: ClusterDriver,
+    private readonly run: ServerRun,
+    private readonly settings: MatrixSettings,
+  ) {}
+
+  async prepare(): Promise<void> {
+    const { run, settings } = this;
+    await this.step(async () => {
+      settings.log(`${run.server}: starting a 3-member cluster`);
+      this.cluster = await LocalCluster.start({ driver: this.driver, dataRoot: settings.dataRoot });
+      const { member } = await this.cluster.findLeader();
+      this.leader = member;
+      run.members = this.cluster.members.map((m) => ({ name: m.name, pid: m.pid }));
+      run.leader = member.name;
+      this.probe = await GrpcUnaryConnection.connect(parseEndpoint(member.clientEndpoint));
+      settings.log(
+        `${run.server}: leader ${member.name}; fill: every one of ${settings.keySpace} keys once`,
+      );
+      const before = await readRevision(this.probe);
       const load = await runLoad({
-        endpoints,
+        endpoints: [member.clientEndpoint],
+        workload: {
+          operation: "put",
+          keySpace: settings.keySpace,
+          valueBytes: settings.valueBytes,
+        },
+        concurrency: 128,
+        workers: settings.workers,
+        keyOrder: "sequential",
+        cpuPids: this.cluster.pids,
+      });
+      const verification = verifyPutCount(
+        before,
+        await readRevision(this.probe),
+        load.ok,
+        load.failed,
+      );
+      run.fill = { load, verification };
+      settings.log(
+        `  ${run.server} fill: ${Math.round(load.opsPerSecond)} puts/s; ${verification.summary}`,
+      );
+    });
+  }
+
+  /** Runs one round of a scenario; complete() turns the rounds into the scenario's result. */
+  async runRound(scenario: Scenario): Promise<void> {
+    const { settings } = this;
+    await this.step(async () => {
+      const { cluster, probe, leader } = this.live();
+      const put = scenario.operation === "put";
+      const before = put ? await readRevision(probe) : 0n;
+      const load = await runLoad({
+        endpoints: [leader.clientEndpoint],
         workload: {
           operation: scenario.operation,
           keySpace: settings.keySpace,
@@ -273,48 +340,100 @@ async function runMatrix(
         concurrency: scenario.concurrency,
         workers: settings.workers,
         warmupMs: settings.warmupMs,
-        durationMs: settings.durationMs,
+        durationMs: settings.roundMs,
         cpuPids: cluster.pids,
       });
-      const verification =
-        scenario.operation === "put"
-          ? verifyPutCount(before, await readRevision(probe), load.ok, load.failed)
-          : null;
-      const cpu = cpuOf(load);
-      run.scenarios.push({
-        scenario,
-        load,
-        verification,
-        serverCpuMs: cpu.all,
-        leaderCpuMs: cpu.leader,
-      });
-      settings.log(
-        `  ${scenario.label}: ${Math.round(load.opsPerSecond)} ops/s, p99 ${load.latencyMs.p99.toFixed(2)} ms` +
-          `${load.failed > 0 ? `, ${load.failed} failed (${load.firstError})` : ""}` +
-          `${verification ? `; ${verification.summary}` : ""}`,
-      );
-    }
+      const after = put ? await readRevision(probe) : 0n;
+      const rounds = this.rounds.get(scenario.label);
+      if (rounds) {
+        rounds.loads.push(load);
+        rounds.after = after;
+      } else {
+        this.rounds.set(scenario.label, { loads: [load], before, after });
+      }
+    });
+  }
 
+  /** Merges a scenario's rounds into its result and verifies their puts as one run. */
+  complete(scenario: Scenario): void {
+    const rounds = this.rounds.get(scenario.label);
+    this.rounds.delete(scenario.label);
+    if (!rounds || this.run.error || !this.leader) return;
+    const load = mergeLoadResults(rounds.loads);
+    // Nothing else writes to this cluster between its rounds, so the revision delta over
+    // all of them must equal all of their successful puts.
+    const verification =
+      scenario.operation === "put"
+        ? verifyPutCount(rounds.before, rounds.after, load.ok, load.failed)
+        : null;
+    const values = [...load.processCpuMs.values()];
+    this.run.scenarios.push({
+      scenario,
+      load,
+      verification,
+      serverCpuMs: values.some((v) => v === null)
+        ? null
+        : values.reduce<number>((sum, v) => sum + (v ?? 0), 0),
+      leaderCpuMs: load.processCpuMs.get(this.leader.pid) ?? null,
+    });
+    this.settings.log(
+      `  ${this.run.server} ${scenario.label}: ${Math.round(load.opsPerSecond)} ops/s, p99 ${load.latencyMs.p99.toFixed(2)} ms` +
+        `${load.failed > 0 ? `, ${load.failed} failed (${load.firstError})` : ""}` +
+        `${verification ? `; ${verification.summary}` : ""}`,
+    );
+  }
+
+  async finish(): Promise<void> {
+    const { run, settings } = this;
     if (settings.useH2load) {
-      const template = new RequestTemplate(
-        resolveWorkload({ operation: "range-serializable", keySpace: settings.keySpace }),
-      );
-      template.setKey(0);
-      run.h2load = await runH2load({
-        endpoint: parseEndpoint(leader.clientEndpoint),
-        path: template.path,
-        body: template.frame,
-        connections: 16,
-        streamsPerConnection: 8,
-        // A cross-check, not a scenario: a few seconds tell whether the rates agree.
-        durationSeconds: Math.max(1, Math.min(5, Math.round(settings.durationMs / 1000))),
-        warmupSeconds: 1,
+      await this.step(async () => {
+        const { leader } = this.live();
+        const template = new RequestTemplate(
+          resolveWorkload({ operation: "range-serializable", keySpace: settings.keySpace }),
+        );
+        template.setKey(0);
+        run.h2load = await runH2load({
+          endpoint: parseEndpoint(leader.clientEndpoint),
+          path: template.path,
+          body: template.frame,
+          connections: 16,
+          streamsPerConnection: 8,
+          // A cross-check, not a scenario: a few seconds tell whether the rates agree.
+          durationSeconds: Math.max(1, Math.min(5, Math.round(settings.durationMs / 1000))),
+          warmupSeconds: 1,
+        });
+        settings.log(
+          `  ${run.server} h2load serializable range of one key, c=128: ${Math.round(run.h2load.requestsPerSecond)} req/s`,
+        );
       });
-      settings.log(
-        `  h2load serializable range of one key, c=128: ${Math.round(run.h2load.requestsPerSecond)} req/s`,
-      );
     }
-  } finally {
-    await probe.close();
+    await this.stop();
+  }
+
+  /** Runs one step unless an earlier one failed; a failure is recorded and stops the cluster. */
+  private async step(body: () => Promise<void>): Promise<void> {
+    if (this.run.error) return;
+    try {
+      await body();
+    } catch (error) {
+      this.run.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.settings.log(`${this.run.server}: stopped early: ${this.run.error}`);
+      await this.stop();
+    }
+  }
+
+  /** The running cluster, its leader and the probe connection to it. */
+  private live(): { cluster: LocalCluster; probe: GrpcUnaryConnection; leader: ClusterMember } {
+    if (!this.cluster || !this.probe || !this.leader) {
+      throw new ClusterStartError(`${this.run.server}: the cluster is not running`);
+    }
+    return { cluster: this.cluster, probe: this.probe, leader: this.leader };
+  }
+
+  private async stop(): Promise<void> {
+    await this.probe?.close();
+    this.probe = null;
+    await this.cluster?.stop();
+    this.cluster = null;
   }
 }

@@ -2,7 +2,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { PutResponseSchema } from "@raftkv/proto/etcd";
 import { CannedGrpcServer } from "./canned-grpc-server.js";
 import { type H2loadResult, h2loadAvailable, runH2load } from "./h2load.js";
-import { type LoadResult, runLoad } from "./load-generator.js";
+import { runLoad } from "./load-generator.js";
+import type { LoadResult } from "./load-result.js";
 import { RequestTemplate, resolveWorkload } from "./workload.js";
 
 /** Options of a ceiling measurement. */

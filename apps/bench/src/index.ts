@@ -45,12 +45,13 @@ export {
 } from "./grpc-unary-connection.js";
 export { type H2loadOptions, type H2loadResult, runH2load } from "./h2load.js";
 export { LatencyHistogram, type LatencyHistogramSnapshot } from "./latency-histogram.js";
+export { type LoadOptions, runLoad } from "./load-generator.js";
 export {
   type LatencySummary,
-  type LoadOptions,
   type LoadResult,
-  runLoad,
-} from "./load-generator.js";
+  mergeLoadResults,
+  summarizeLatency,
+} from "./load-result.js";
 export {
   type ClusterMember,
   LocalCluster,

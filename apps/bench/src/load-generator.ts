@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { type Endpoint, parseEndpoint } from "./endpoint.js";
 import { InvalidOptionError, WorkerError } from "./errors.js";
 import { LatencyHistogram } from "./latency-histogram.js";
+import { type LoadResult, summarizeLatency } from "./load-result.js";
 import { type RunnerConfig, type RunnerResult, validateRunnerConfig } from "./load-runner.js";
 import {
   type CpuSample,
@@ -47,49 +48,6 @@ export interface LoadOptions {
   cpuPids?: readonly number[];
   /** How long workers may take to connect. Default 30000. */
   readyTimeoutMs?: number;
-}
-
-/** Latency percentiles of one run, in milliseconds. */
-export interface LatencySummary {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-}
-
-/** What one load run measured. */
-export interface LoadResult {
-  workload: ResolvedWorkload;
-  concurrency: number;
-  connections: number;
-  workers: number;
-  /** Successful calls over the whole run (warm-up and drain included). */
-  ok: number;
-  /** Failed calls over the whole run; for puts each one's outcome is unknown. */
-  failed: number;
-  errors: Record<string, number>;
-  firstError: string | null;
-  /** Successful calls completed inside the measurement window. */
-  measured: number;
-  windowMs: number;
-  /** measured / window. */
-  opsPerSecond: number;
-  latencyMs: LatencySummary;
-  histogram: LatencyHistogram;
-  /** CPU ms all workers used during the window. */
-  generatorCpuMs: number;
-  /** CPU ms each of `cpuPids` used during the window; null if a process vanished. */
-  processCpuMs: Map<number, number | null>;
-  /**
-   * CPU ms the whole machine spent busy during the window, and its capacity (window ×
-   * cores); busy minus servers minus generator is what other processes took. Null off
-   * Linux.
-   */
-  machineCpu: MachineCpu | null;
-  /** Why some worker stopped early, or null. */
-  aborted: string | null;
 }
 
 /** Splits `total` into `parts` whole shares that differ by at most one. */
@@ -360,7 +318,6 @@ function merge(
     windowMs = Math.max(windowMs, r.windowMs);
     for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
   }
-  const ms = (us: number): number => us / 1000;
   return {
     workload,
     concurrency,
@@ -373,14 +330,7 @@ function merge(
     measured,
     windowMs,
     opsPerSecond: windowMs > 0 ? (measured * 1000) / windowMs : 0,
-    latencyMs: {
-      p50: ms(histogram.percentile(50)),
-      p90: ms(histogram.percentile(90)),
-      p99: ms(histogram.percentile(99)),
-      p999: ms(histogram.percentile(99.9)),
-      max: ms(histogram.maxUs),
-      mean: ms(histogram.meanUs),
-    },
+    latencyMs: summarizeLatency(histogram),
     histogram,
     generatorCpuMs,
     processCpuMs: sampled.cpu,

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { ComparisonReport, ScenarioResult, ServerRun } from "./comparison.js";
 import type { ProfileEntry } from "./cpu-profile.js";
-import type { LoadResult } from "./load-generator.js";
+import type { LoadResult } from "./load-result.js";
 
 export const SECTION_BEGIN = "<!-- raftkv-bench:cluster:begin -->";
 export const SECTION_END = "<!-- raftkv-bench:cluster:end -->";
@@ -75,14 +75,19 @@ export function renderComparison(
       ` ${report.machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(", ")}` +
       " (other work shares this machine; the CPU table shows how much).",
     "",
-    `Each server runs as a 3-member cluster on 127.0.0.1 (data dirs on the local disk, fsync on,` +
-      ` heartbeat 100 ms, election 1000 ms), one server after the other, each with a fresh cluster.` +
+    `Each server runs as a fresh 3-member cluster on 127.0.0.1 (data dirs on the local disk,` +
+      " fsync on, heartbeat 100 ms, election 1000 ms)" +
+      (report.order === "paired"
+        ? "; both clusters stay up and the rounds of each scenario alternate between the servers (A B, B A, …), so both see the same stretch of the machine's other load (the idle cluster's CPU counts as other)."
+        : ", one server after the other.") +
       ` Workload: 8-byte keys drawn uniformly from ${int(report.keySpace)} (every key is written once` +
       ` first, verified), ${report.valueBytes}-byte values; a closed loop (each in-flight slot sends` +
       ` its next call when the previous one completes) from ${report.workers} generator` +
       ` process${report.workers === 1 ? "" : "es"}, every call to the leader,` +
-      ` over min(concurrency, 16) HTTP/2 connections; ${report.warmupMs / 1000} s warm-up,` +
-      ` ${report.durationMs / 1000} s measured. Latency is per call, in ms, from fixed log-linear` +
+      ` over min(concurrency, 16) HTTP/2 connections. Each scenario is measured for` +
+      ` ${report.durationMs / 1000} s per server in ${report.rounds} round${report.rounds === 1 ? "" : "s"}` +
+      ` of ${report.durationMs / report.rounds / 1000} s, each after ${report.warmupMs / 1000} s of` +
+      " unmeasured load; the rounds are merged. Latency is per call, in ms, from fixed log-linear" +
       " histograms (≤ 0.8% bucket error).",
     "",
   );
