@@ -165,10 +165,10 @@ export class RaftKvMember {
         raft,
         metrics,
       );
-      peerTransport.addUnaryRoute(FORWARD_PATH, {
+      (peerTransport as unknown as { addUnaryRoute(path: string, route: unknown): void }).addUnaryRoute?.(FORWARD_PATH, {
         input: ProposeRequestSchema,
         output: ProposeResponseSchema,
-        handle: (request) => member.serveForward(request as ProposeRequest),
+        handle: (request: unknown) => member.serveForward(request as ProposeRequest),
       });
       await member.listenClients();
       return member;
