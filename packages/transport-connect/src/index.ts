@@ -24,5 +24,6 @@ export {
 export type { TransportLogger } from "./logger.js";
 export type { PeerAddress, PeerTransportOptions, SnapshotOptions } from "./options.js";
 export type { DropReason, PeerStats, RejectReason } from "./peer-stats.js";
+export type { PeerMethodHandler } from "./peer-server.js";
 export { createPeerTransport, PeerTransport, type TransportStats } from "./peer-transport.js";
 export type { PeerTlsOptions } from "./tls.js";

@@ -235,9 +235,10 @@ function readPacked(r: WireReader, wireType: number, into: number[]): void {
   }
   expectWireType(wireType, WireType.LengthDelimited, "ConfState", "ids");
   const end = r.lengthDelimitedEnd();
-  const inner = new WireReader(r.buf, r.pos, end);
-  while (!inner.done) into.push(inner.varint());
-  r.pos = end;
+  const outer = r.end;
+  r.end = end;
+  while (!r.done) into.push(r.varint());
+  r.end = outer;
 }
 
 function readConfState(r: WireReader, end: number): ConfState {
@@ -248,32 +249,33 @@ function readConfState(r: WireReader, end: number): ConfState {
     learnersNext: [],
     autoLeave: false,
   };
-  const inner = new WireReader(r.buf, r.pos, end);
-  while (!inner.done) {
-    const tag = inner.tag();
+  const outer = r.end;
+  r.end = end;
+  while (!r.done) {
+    const tag = r.tag();
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1:
-        readPacked(inner, wt, cs.voters);
+        readPacked(r, wt, cs.voters);
         break;
       case 2:
-        readPacked(inner, wt, cs.learners);
+        readPacked(r, wt, cs.learners);
         break;
       case 3:
-        readPacked(inner, wt, cs.votersOutgoing);
+        readPacked(r, wt, cs.votersOutgoing);
         break;
       case 4:
-        readPacked(inner, wt, cs.learnersNext);
+        readPacked(r, wt, cs.learnersNext);
         break;
       case 5:
         expectWireType(wt, WireType.Varint, "ConfState", "auto_leave");
-        cs.autoLeave = inner.bool();
+        cs.autoLeave = r.bool();
         break;
       default:
-        inner.skip(wt);
+        r.skip(wt);
     }
   }
-  r.pos = end;
+  r.end = outer;
   return cs;
 }
 
@@ -283,49 +285,51 @@ function readSnapshotMetadata(r: WireReader, end: number): SnapshotMetadata {
     index: 0,
     term: 0,
   };
-  const inner = new WireReader(r.buf, r.pos, end);
-  while (!inner.done) {
-    const tag = inner.tag();
+  const outer = r.end;
+  r.end = end;
+  while (!r.done) {
+    const tag = r.tag();
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1:
         expectWireType(wt, WireType.LengthDelimited, "SnapshotMetadata", "conf_state");
-        md.confState = readConfState(inner, inner.lengthDelimitedEnd());
+        md.confState = readConfState(r, r.lengthDelimitedEnd());
         break;
       case 2:
         expectWireType(wt, WireType.Varint, "SnapshotMetadata", "index");
-        md.index = inner.varint();
+        md.index = r.varint();
         break;
       case 3:
         expectWireType(wt, WireType.Varint, "SnapshotMetadata", "term");
-        md.term = inner.varint();
+        md.term = r.varint();
         break;
       default:
-        inner.skip(wt);
+        r.skip(wt);
     }
   }
-  r.pos = end;
+  r.end = outer;
   return md;
 }
 
 function readEntry(r: WireReader, end: number): Entry {
   const entry: Entry = { term: 0, index: 0, type: EntryType.Normal, data: EMPTY };
-  const inner = new WireReader(r.buf, r.pos, end);
-  while (!inner.done) {
-    const tag = inner.tag();
+  const outer = r.end;
+  r.end = end;
+  while (!r.done) {
+    const tag = r.tag();
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1:
         expectWireType(wt, WireType.Varint, "Entry", "term");
-        entry.term = inner.varint();
+        entry.term = r.varint();
         break;
       case 2:
         expectWireType(wt, WireType.Varint, "Entry", "index");
-        entry.index = inner.varint();
+        entry.index = r.varint();
         break;
       case 3: {
         expectWireType(wt, WireType.Varint, "Entry", "type");
-        const type = inner.varint();
+        const type = r.varint();
         if (type > MAX_ENTRY_TYPE) throw new MalformedMessageError(`unknown entry type ${type}`);
         entry.type = type as EntryType;
         break;
@@ -333,13 +337,13 @@ function readEntry(r: WireReader, end: number): Entry {
       case 4:
         expectWireType(wt, WireType.LengthDelimited, "Entry", "data");
         // Copied: entries live in the Raft log long after the received chunk is gone.
-        entry.data = inner.bytesCopy();
+        entry.data = r.bytesCopy();
         break;
       default:
-        inner.skip(wt);
+        r.skip(wt);
     }
   }
-  r.pos = end;
+  r.end = outer;
   return entry;
 }
 
@@ -361,68 +365,69 @@ export function readMessage(r: WireReader, end: number): Message {
     rejectHint: 0,
     context: undefined,
   };
-  const inner = new WireReader(r.buf, r.pos, end);
-  while (!inner.done) {
-    const tag = inner.tag();
+  const outer = r.end;
+  r.end = end;
+  while (!r.done) {
+    const tag = r.tag();
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1: {
         expectWireType(wt, WireType.Varint, "Message", "type");
-        m.type = inner.varint() as MessageType;
+        m.type = r.varint() as MessageType;
         break;
       }
       case 2:
         expectWireType(wt, WireType.Varint, "Message", "to");
-        m.to = inner.varint();
+        m.to = r.varint();
         break;
       case 3:
         expectWireType(wt, WireType.Varint, "Message", "from");
-        m.from = inner.varint();
+        m.from = r.varint();
         break;
       case 4:
         expectWireType(wt, WireType.Varint, "Message", "term");
-        m.term = inner.varint();
+        m.term = r.varint();
         break;
       case 5:
         expectWireType(wt, WireType.Varint, "Message", "log_term");
-        m.logTerm = inner.varint();
+        m.logTerm = r.varint();
         break;
       case 6:
         expectWireType(wt, WireType.Varint, "Message", "index");
-        m.index = inner.varint();
+        m.index = r.varint();
         break;
       case 7:
         expectWireType(wt, WireType.LengthDelimited, "Message", "entries");
-        m.entries.push(readEntry(inner, inner.lengthDelimitedEnd()));
+        m.entries.push(readEntry(r, r.lengthDelimitedEnd()));
         break;
       case 8:
         expectWireType(wt, WireType.Varint, "Message", "commit");
-        m.commit = inner.varint();
+        m.commit = r.varint();
         break;
       case 9:
         expectWireType(wt, WireType.LengthDelimited, "Message", "snapshot");
-        m.snapshot = readSnapshotMetadata(inner, inner.lengthDelimitedEnd());
+        m.snapshot = readSnapshotMetadata(r, r.lengthDelimitedEnd());
         break;
       case 10:
         expectWireType(wt, WireType.Varint, "Message", "reject");
-        m.reject = inner.bool();
+        m.reject = r.bool();
         break;
       case 11:
         expectWireType(wt, WireType.Varint, "Message", "reject_hint");
-        m.rejectHint = inner.varint();
+        m.rejectHint = r.varint();
         break;
       case 12:
         expectWireType(wt, WireType.LengthDelimited, "Message", "context");
-        m.context = inner.bytesCopy();
+        m.context = r.bytesCopy();
         break;
       default:
-        inner.skip(wt);
+        r.skip(wt);
     }
   }
   if (m.type < 1 || m.type > MAX_MESSAGE_TYPE) {
     throw new MalformedMessageError(`message type ${m.type} is not a peer message type`);
   }
-  r.pos = end;
+  r.end = outer;
   return m;
 }
 
@@ -454,32 +459,33 @@ export function decodeStreamRequest(bytes: Uint8Array): DecodedBatch {
 
 function readBatch(r: WireReader, end: number): DecodedBatch {
   const batch: DecodedBatch = { clusterId: 0n, from: 0, to: 0, messages: [] };
-  const inner = new WireReader(r.buf, r.pos, end);
-  while (!inner.done) {
-    const tag = inner.tag();
+  const outer = r.end;
+  r.end = end;
+  while (!r.done) {
+    const tag = r.tag();
     const wt = tag & 7;
     switch (tag >>> 3) {
       case 1:
         expectWireType(wt, WireType.Varint, "MessageBatch", "cluster_id");
-        batch.clusterId = inner.bigVarint();
+        batch.clusterId = r.bigVarint();
         break;
       case 2:
         expectWireType(wt, WireType.Varint, "MessageBatch", "from");
-        batch.from = inner.varint();
+        batch.from = r.varint();
         break;
       case 3:
         expectWireType(wt, WireType.Varint, "MessageBatch", "to");
-        batch.to = inner.varint();
+        batch.to = r.varint();
         break;
       case 4:
         expectWireType(wt, WireType.LengthDelimited, "MessageBatch", "messages");
-        batch.messages.push(readMessage(inner, inner.lengthDelimitedEnd()));
+        batch.messages.push(readMessage(r, r.lengthDelimitedEnd()));
         break;
       default:
-        inner.skip(wt);
+        r.skip(wt);
     }
   }
-  r.pos = end;
+  r.end = outer;
   return batch;
 }
 

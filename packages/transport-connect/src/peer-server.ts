@@ -37,7 +37,16 @@ export interface PeerServerContext {
   handler(): TransportHandler | undefined;
   peerStats(peer: NodeId): PeerStats;
   countRejection(reason: RejectReason): void;
+  /** A handler the application registered for another method on the peer port. */
+  extraMethod(path: string): PeerMethodHandler | undefined;
 }
+
+/**
+ * Serves one gRPC method on the peer port beside RaftService (for instance the server's
+ * write forwarding). It gets the raw HTTP/2 stream after the transport checked that the
+ * request is a gRPC POST; it owns the stream from then on.
+ */
+export type PeerMethodHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
 
 // Receive windows: large enough that a batch stream runs at loopback speed, small enough
 // that a stalled member buffers little (the per-lane in-flight limit is the real bound).
@@ -164,6 +173,11 @@ export class PeerServer {
     if (headers[":method"] !== "POST" || !contentType.startsWith("application/grpc")) {
       this.countAndLog(new MalformedMessageError("not a gRPC request"), stream, undefined);
       refuseHttp(stream, headers[":method"] !== "POST" ? 405 : 415);
+      return;
+    }
+    const extra = this.context.extraMethod(headers[":path"] ?? "");
+    if (extra !== undefined) {
+      extra(stream, headers);
       return;
     }
     const call = new GrpcServerCall(stream);

@@ -191,3 +191,32 @@ describe("PeerTransport connections", () => {
     expect(a.handler.messages).toHaveLength(1);
   });
 });
+
+describe("PeerTransport metrics", () => {
+  it("exports per-peer counters and round-trip times to the registry it is given", async () => {
+    const { Registry } = await import("prom-client");
+    const registry = new Registry();
+    const a = await member(1, { registry });
+    const b = await member(2);
+    a.transport.addPeer(2, [b.url]);
+    b.transport.addPeer(1, [a.url]);
+    a.transport.send([heartbeat(1, 2), append(1, 2, 1, 2)]);
+    b.transport.send([heartbeat(2, 1)]);
+    await b.handler.until(() => b.handler.messages.length === 2, "two messages");
+    await a.handler.until(() => a.handler.messages.length === 1, "one message");
+    await eventually(
+      () => a.transport.stats().peers.get(2)?.lastRoundTripMs !== undefined,
+      "an RTT sample",
+    );
+    const text = await registry.metrics();
+    expect(text).toMatch(/raftkv_network_peer_sent_messages_total\{peer="2"\} 2/);
+    expect(text).toMatch(/raftkv_network_peer_received_messages_total\{peer="2"\} 1/);
+    expect(text).toMatch(/raftkv_network_peer_sent_bytes_total\{peer="2"\} [1-9]/);
+    expect(text).toMatch(/raftkv_network_peer_connected\{peer="2"\} 1/);
+    expect(text).toMatch(
+      /raftkv_network_peer_dropped_messages_total\{peer="2",reason="queue_full"\} 0/,
+    );
+    expect(text).toMatch(/raftkv_network_peer_round_trip_time_seconds_count\{peer="2"\} [1-9]/);
+    expect(text).toMatch(/raftkv_network_peer_reconnects_total\{peer="2"\} 0/);
+  });
+});

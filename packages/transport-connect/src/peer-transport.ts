@@ -20,7 +20,8 @@ import {
   resolveOptions,
 } from "./options.js";
 import { PeerClient, type PeerContext } from "./peer-client.js";
-import { PeerServer } from "./peer-server.js";
+import { type PeerMethodHandler, PeerServer } from "./peer-server.js";
+import { INSTALL_SNAPSHOT_PATH, STREAM_PATH } from "./raft-service.js";
 import { createPeerStats, type PeerStats, type RejectReason } from "./peer-stats.js";
 import { SnapshotReceiver } from "./snapshot-receiver.js";
 import { SnapshotSender } from "./snapshot-sender.js";
@@ -52,6 +53,7 @@ export class PeerTransport implements Transport, PeerDirectory, AsyncDisposable 
   private readonly tls: LoadedTls | undefined;
   private readonly listenUrls: URL[];
   private readonly clients = new Map<NodeId, PeerClient>();
+  private readonly extraMethods = new Map<string, PeerMethodHandler>();
   private readonly peerStats = new Map<NodeId, PeerStats>();
   private readonly rejected: Record<RejectReason, number> = {
     cluster_mismatch: 0,
@@ -103,11 +105,23 @@ export class PeerTransport implements Transport, PeerDirectory, AsyncDisposable 
         countRejection: (reason) => {
           this.rejected[reason]++;
         },
+        extraMethod: (path) => this.extraMethods.get(path),
       },
       this.snapshots,
     );
     server.current = this.server;
     for (const peer of options.peers ?? []) this.addPeer(peer.id, peer.urls);
+  }
+
+  /**
+   * Serves another gRPC method on the peer port (an application's own peer-to-peer call,
+   * such as forwarding a write to the leader). RaftService's paths cannot be taken.
+   */
+  serveMethod(path: string, handler: PeerMethodHandler): void {
+    if (path === STREAM_PATH || path === INSTALL_SNAPSHOT_PATH || !path.startsWith("/")) {
+      throw new InvalidTransportOptionError("method path", `${path} cannot be served`);
+    }
+    this.extraMethods.set(path, handler);
   }
 
   /** This member's id. */

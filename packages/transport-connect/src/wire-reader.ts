@@ -10,13 +10,16 @@ export const WireType = { Varint: 0, Fixed64: 1, LengthDelimited: 2, Fixed32: 5 
  */
 export class WireReader {
   pos: number;
+  /** End of the message being read; nested messages narrow it and restore it after. */
+  end: number;
 
   constructor(
     readonly buf: Uint8Array,
     pos = 0,
-    readonly end = buf.length,
+    end = buf.length,
   ) {
     this.pos = pos;
+    this.end = end;
   }
 
   get done(): boolean {
@@ -95,7 +98,10 @@ export class WireReader {
     return end;
   }
 
-  /** A length-delimited field's bytes, copied so that they do not pin the received chunk. */
+  /**
+   * A length-delimited field's bytes, copied so that they do not pin the received chunk.
+   * (One shared buffer per batch measured no faster than a copy per entry.)
+   */
   bytesCopy(): Uint8Array {
     const end = this.lengthDelimitedEnd();
     const out = this.buf.slice(this.pos, end);
