@@ -23,7 +23,7 @@ export {
 } from "./fault-injection.js";
 export type { TransportLogger } from "./logger.js";
 export type { PeerAddress, PeerTransportOptions, SnapshotOptions } from "./options.js";
-export type { DropReason, PeerStats, RejectReason } from "./peer-stats.js";
 export type { PeerMethodHandler } from "./peer-server.js";
+export type { DropReason, PeerStats, RejectReason } from "./peer-stats.js";
 export { createPeerTransport, PeerTransport, type TransportStats } from "./peer-transport.js";
 export type { PeerTlsOptions } from "./tls.js";

@@ -21,8 +21,8 @@ import {
 } from "./options.js";
 import { PeerClient, type PeerContext } from "./peer-client.js";
 import { type PeerMethodHandler, PeerServer } from "./peer-server.js";
-import { INSTALL_SNAPSHOT_PATH, STREAM_PATH } from "./raft-service.js";
 import { createPeerStats, type PeerStats, type RejectReason } from "./peer-stats.js";
+import { INSTALL_SNAPSHOT_PATH, STREAM_PATH } from "./raft-service.js";
 import { SnapshotReceiver } from "./snapshot-receiver.js";
 import { SnapshotSender } from "./snapshot-sender.js";
 import { SpoolDirectory } from "./snapshot-spool.js";
