@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { KeyValueSchema } from "@raftkv/proto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseRevisionKey, readUint64BE, revisionKey, uint64BE } from "./keyspace.js";
+import { Keyspace, readUint64BE, uint64BE } from "./keyspace.js";
 import { decodeRecord, encodeRecord, encodeTombstone, type KvRecord } from "./kv-record.js";
 
 const recordArb: fc.Arbitrary<KvRecord> = fc.record({
@@ -66,11 +66,13 @@ describe("revision keys", () => {
           fc.integer({ min: 0, max: 2 ** 40 }),
         ),
         ([m1, s1], [m2, s2]) => {
-          const a = Buffer.from(revisionKey(m1, s1));
-          const b = Buffer.from(revisionKey(m2, s2));
+          const keys = new Keyspace(1);
+          const a = Buffer.from(keys.revisionKey(m1, s1));
+          const b = Buffer.from(keys.revisionKey(m2, s2));
           const expected = m1 !== m2 ? Math.sign(m1 - m2) : Math.sign(s1 - s2);
           expect(Math.sign(Buffer.compare(a, b))).toBe(expected);
-          expect(parseRevisionKey(a)).toEqual({ main: m1, sub: s1 });
+          expect(keys.parseRevisionKey(a)).toEqual({ main: m1, sub: s1 });
+          expect(keys.toPortable(a)[0]).toBe(0x01);
         },
       ),
     );

@@ -1,7 +1,7 @@
 import { ApplyBatch, type RevisionOverlay } from "./apply-batch.js";
 import type { BackendReader, BackendSnapshot, MvccBackend } from "./backend.js";
 import { CorruptStateError } from "./errors.js";
-import { revisionKey } from "./keyspace.js";
+import type { Keyspace } from "./keyspace.js";
 import { decodeRecord, type KvRecord } from "./kv-record.js";
 import type { ReadView, RevisionRef } from "./range.js";
 import { TreeIndex } from "./tree-index.js";
@@ -24,6 +24,8 @@ export class MvccState {
 
   constructor(
     readonly backend: MvccBackend,
+    /** The slot of the backend this state lives in. */
+    readonly keys: Keyspace,
     cacheBytes: number,
   ) {
     this.cache = new ValueCache(cacheBytes);
@@ -78,7 +80,7 @@ export class MvccState {
       await Promise.all(
         missing.map(async (i) => {
           const ref = refs[i]!;
-          const bytes = await reader.get(revisionKey(ref.main, ref.sub));
+          const bytes = await reader.get(this.keys.revisionKey(ref.main, ref.sub));
           if (bytes === undefined) {
             throw new CorruptStateError(
               `revision ${ref.main}.${ref.sub} is in the index but not in the backend`,

@@ -23,7 +23,7 @@ import {
 } from "./errors.js";
 import { createMemoryBackend } from "./memory-backend.js";
 import { backendFactories } from "./testdata/backends.js";
-import { dec, dumpBackend, enc, Harness, ok } from "./testdata/harness.js";
+import { dec, dumpBackend, enc, Harness, ok, rawBackend } from "./testdata/harness.js";
 
 describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
   const backends: MvccBackend[] = [];
@@ -777,7 +777,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       await target.put("x", "y");
     });
 
-    it("fails the store when a snapshot turns out corrupt after part of it was written; reopening wipes it", async () => {
+    it("keeps the old state when a snapshot turns out corrupt after part of it was written", async () => {
       const source = await fresh();
       await source.applyAll(
         Array.from({ length: 5000 }, (_, i) => ({
@@ -791,12 +791,52 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       await expect(target.store.restore({ index: 5000 }, toAsync([whole]))).rejects.toMatchObject({
         code: "CORRUPT_STATE",
       });
-      await expect(target.put("x", "y")).rejects.toBeInstanceOf(StoreFailedError);
+      expect(await target.get("old")).toEqual([["old", "state"]]);
+      await target.put("still", "works");
+      // The spare slot holds the partial restore until the next open or restore removes it.
       const reopened = await target.reopen(await factory.reopen(target.backend));
       backends.push(reopened.backend);
-      expect(reopened.store.appliedIndex()).toBe(0);
-      expect(reopened.store.currentRevision()).toBe(1);
-      expect(await reopened.get("\u0000", "\u0000")).toEqual([]);
+      expect(reopened.store.appliedIndex()).toBe(2);
+      expect(await reopened.get("\u0000", "\u0000")).toEqual([
+        ["old", "state"],
+        ["still", "works"],
+      ]);
+      expect((await rawBackend(reopened.backend)).every((e) => e.startsWith("0"))).toBe(true);
+    });
+
+    it("switches to a restored state atomically: a failure at the switch leaves the old state", async () => {
+      const source = await fresh();
+      for (let i = 0; i < 10; i++) await source.put(`new${i}`, "v");
+      const chunks = await collectChunks(source.store.snapshot());
+      const backend = await factory.create();
+      backends.push(backend);
+      let failSwitch = true;
+      const flaky: MvccBackend = Object.create(backend, {
+        write: {
+          value: async (batch: Parameters<MvccBackend["write"]>[0]) => {
+            if (failSwitch && batch.appliedIndex === 10) throw new Error("power cut");
+            return backend.write(batch);
+          },
+        },
+      });
+      const h = await Harness.open(flaky);
+      await h.put("old", "state");
+      await expect(h.store.restore({ index: 10 }, toAsync(chunks))).rejects.toBeInstanceOf(
+        StoreFailedError,
+      );
+      failSwitch = false;
+      const reopened = await Harness.open(backend);
+      expect(reopened.store.appliedIndex()).toBe(1);
+      expect(await reopened.get("\u0000", "\u0000")).toEqual([["old", "state"]]);
+      await reopened.store.restore({ index: 10 }, toAsync(chunks));
+      expect(await dumpBackend(backend)).toEqual(await dumpBackend(source.backend));
+      expect(reopened.store.appliedIndex()).toBe(10);
+      // A second restore switches back to the first slot.
+      const again = await collectChunks(source.store.snapshot());
+      const other = await fresh();
+      await other.store.restore({ index: 10 }, toAsync(again));
+      await other.store.restore({ index: 10 }, toAsync(again));
+      expect(await dumpBackend(other.backend)).toEqual(await dumpBackend(source.backend));
     });
 
     it("hashes a revision the same on replicas and differently once the state differs", async () => {

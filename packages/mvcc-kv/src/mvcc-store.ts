@@ -12,7 +12,7 @@ import {
 import type { Registry } from "prom-client";
 import { applyDeleteRange, applyPut, applyTxn } from "./apply-ops.js";
 import type { ApplyResult, KvResponse } from "./apply-result.js";
-import type { BackendOperation, MvccBackend } from "./backend.js";
+import type { BackendEntry, BackendOperation, MvccBackend } from "./backend.js";
 import { crc32c } from "./crc32c.js";
 import {
   ApplyOrderError,
@@ -25,16 +25,7 @@ import {
   StoreClosedError,
   StoreFailedError,
 } from "./errors.js";
-import {
-  KEYSPACE_END,
-  KEYSPACE_START,
-  META_COMPACTED,
-  META_RESTORING,
-  parseRevisionKey,
-  revisionKey,
-  revisionKeyLowerBound,
-  uint64BE,
-} from "./keyspace.js";
+import { Keyspace, slotFromPointer, uint64BE } from "./keyspace.js";
 import { type LeaseRegistry, NO_LEASES } from "./leases.js";
 import { createMvccMetrics, type MvccMetrics } from "./metrics.js";
 import { MvccState } from "./mvcc-state.js";
@@ -137,7 +128,7 @@ export async function openMvccStore(options: MvccStoreOptions): Promise<MvccStor
  */
 export class MvccStore {
   private state: MvccState;
-  private requests = new RequestTable();
+  private requests: RequestTable;
   private readonly backend: MvccBackend;
   private readonly leases: LeaseRegistry;
   private readonly logger: MvccLogger | undefined;
@@ -147,14 +138,15 @@ export class MvccStore {
   private tail: Promise<unknown> = Promise.resolve();
   private failure: StoreFailedError | undefined;
   private closed = false;
-  /** Settles when a running restore has finished; reads wait for it. */
-  private restoring: Promise<void> | undefined;
+  /** Set while a restore switches slots; reads wait for it. */
+  private switching: Promise<void> | undefined;
 
   /** Use `openMvccStore`; a store must load before use. */
   constructor(options: MvccStoreOptions) {
     this.backend = options.backend;
     this.cacheBytes = options.valueCacheBytes ?? DEFAULT_VALUE_CACHE_BYTES;
-    this.state = new MvccState(this.backend, this.cacheBytes);
+    this.state = new MvccState(this.backend, new Keyspace(0), this.cacheBytes);
+    this.requests = new RequestTable(this.state.keys);
     this.leases = options.leases ?? NO_LEASES;
     this.logger = options.logger;
     this.chunkBytes = options.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES;
@@ -169,25 +161,26 @@ export class MvccStore {
           });
   }
 
-  /** @internal Reads the backend into memory; called once by `openMvccStore`. */
+  /**
+   * @internal Reads the backend into memory; called once by `openMvccStore`. Leftovers
+   * of an interrupted restore in the unused slot are deleted first.
+   */
   async load(): Promise<void> {
-    const { state, requests, restoring } = await this.readBackend();
-    if (restoring) {
+    const keys = slotFromPointer(await this.backend.get(Keyspace.SLOT_POINTER));
+    const spare = keys.other();
+    for await (const _ of this.backend.range({ gte: spare.start, lt: spare.end, limit: 1 })) {
       this.logger?.warn(
-        { appliedIndex: this.backend.appliedIndex() },
-        "mvcc: backend holds an unfinished snapshot restore; wiping it, a new snapshot is needed",
+        { slot: spare.slot },
+        "mvcc: removing the remains of an interrupted snapshot restore",
       );
       await this.backend.write({
-        operations: [{ type: "deleteRange", gte: KEYSPACE_START, lt: KEYSPACE_END }],
-        appliedIndex: 0,
-        sync: true,
+        operations: [{ type: "deleteRange", gte: spare.start, lt: spare.end }],
       });
-      this.state = new MvccState(this.backend, this.cacheBytes);
-      this.requests = new RequestTable();
-      return;
+      break;
     }
-    this.state = state;
-    this.requests = requests;
+    const loaded = await this.readBackend(keys);
+    this.state = loaded.state;
+    this.requests = loaded.requests;
   }
 
   /** The index of the last entry whose effects are durable in the backend (0 when new). */
@@ -229,7 +222,7 @@ export class MvccStore {
    */
   async range(request: RangeRequest): Promise<RangeResponse> {
     this.assertUsable();
-    if (this.restoring !== undefined) await this.restoring;
+    if (this.switching !== undefined) await this.switching;
     this.assertUsable();
     validateRangeRequest(request);
     this.metrics?.ranges.inc();
@@ -274,19 +267,20 @@ export class MvccStore {
         }
         subs.add(sub);
       });
-      return { rev, compactRev, kept, snapshot: this.backend.snapshot() };
+      return { rev, compactRev, kept, keys: this.state.keys, snapshot: this.backend.snapshot() };
     });
-    const { rev, compactRev, kept, snapshot } = pinned;
+    const { rev, compactRev, kept, keys, snapshot } = pinned;
     try {
       let hash = crc32c(0, KEY_BUCKET_NAME);
       const entries = snapshot.range({
-        gte: revisionKeyLowerBound(0),
-        lt: revisionKeyLowerBound(rev + 1),
+        gte: keys.revisionLowerBound(0),
+        lt: keys.revisionLowerBound(rev + 1),
       });
       for await (const { key, value } of entries) {
-        const { main, sub } = parseRevisionKey(key);
+        const { main, sub } = keys.parseRevisionKey(key);
         if (main <= compactRev && kept.get(main)?.has(sub) !== true) continue;
-        hash = crc32c(hash, key);
+        // Hashed in portable form, so members using different slots agree.
+        hash = crc32c(hash, keys.toPortable(key));
         hash = crc32c(hash, value);
       }
       return { hash, revision: rev, compactRevision: Math.max(0, compactRev) };
@@ -306,9 +300,11 @@ export class MvccStore {
     const chunkBytes = this.chunkBytes;
     return (async function* () {
       try {
+        // The slot is read from the pinned view itself, so it matches the data.
+        const keys = slotFromPointer(await pinned.get(Keyspace.SLOT_POINTER));
         yield* encodeSnapshot(
           pinned.appliedIndex,
-          pinned.range({ gte: KEYSPACE_START, lt: KEYSPACE_END }),
+          portable(keys, pinned.range({ gte: keys.start, lt: keys.end })),
           chunkBytes,
         );
       } finally {
@@ -319,22 +315,13 @@ export class MvccStore {
 
   /**
    * Replaces the whole state with a snapshot stream; afterwards `appliedIndex()` is
-   * `metadata.index`. The stream is checked as it is read; a stream for another index or
-   * a defective one rejects with `CorruptStateError`. The old state is gone once the
-   * first entry is written: a failure after that leaves the store failed (reopen it: it
-   * comes back empty at applied index 0).
+   * `metadata.index`. The stream is written beside the live state (in the backend's
+   * other slot) and checked as it is read; only a complete, valid stream is switched to,
+   * in one atomic batch. A stream for another index or a defective one rejects with
+   * `CorruptStateError` and leaves the old state in place, also across a crash.
    */
   restore(metadata: RestoreMetadata, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const run = this.serialize(() => this.restoreNow(metadata, data));
-    const settled: Promise<void> = run.then(
-      () => {},
-      () => {},
-    );
-    this.restoring = settled;
-    void settled.then(() => {
-      if (this.restoring === settled) this.restoring = undefined;
-    });
-    return run;
+    return this.serialize(() => this.restoreNow(metadata, data));
   }
 
   /** Stops accepting calls and waits for the running one. The backend stays open. */
@@ -490,10 +477,10 @@ export class MvccStore {
     state.compactRev = rev;
     let removed = 0;
     state.index.compact(rev, (main, sub) => {
-      batch.delete(revisionKey(main, sub));
+      batch.delete(state.keys.revisionKey(main, sub));
       removed++;
     });
-    batch.put(META_COMPACTED, uint64BE(rev));
+    batch.put(state.keys.compactedKey, uint64BE(rev));
     this.logger?.info({ revision: rev, removed }, "mvcc: compacted");
     return { $typeName: "etcdserverpb.CompactionResponse", header: header(state.currentRev) };
   }
@@ -502,70 +489,90 @@ export class MvccStore {
     metadata: RestoreMetadata,
     data: AsyncIterable<Uint8Array>,
   ): Promise<void> {
-    let wrote = false;
-    try {
-      let operations: BackendOperation[] = [];
-      let bytes = 0;
-      for await (const item of decodeSnapshot(data)) {
-        if (item.kind === "header") {
-          if (item.appliedIndex !== metadata.index) {
-            throw new CorruptStateError(
-              `snapshot was taken at index ${item.appliedIndex}, but restore was asked for ${metadata.index}`,
-            );
-          }
-          operations.push(
-            { type: "deleteRange", gte: KEYSPACE_START, lt: KEYSPACE_END },
-            { type: "put", key: META_RESTORING, value: new Uint8Array(0) },
+    const live = this.state.keys;
+    const target = live.other();
+    // Whatever an earlier, interrupted restore left in the spare slot goes first.
+    let operations: BackendOperation[] = [
+      { type: "deleteRange", gte: target.start, lt: target.end },
+    ];
+    let bytes = 0;
+    for await (const item of decodeSnapshot(data)) {
+      if (item.kind === "header") {
+        if (item.appliedIndex !== metadata.index) {
+          throw new CorruptStateError(
+            `snapshot was taken at index ${item.appliedIndex}, but restore was asked for ${metadata.index}`,
           );
-          continue;
         }
-        operations.push({ type: "put", key: item.entry.key, value: item.entry.value });
-        bytes += item.entry.key.length + item.entry.value.length;
-        if (operations.length >= RESTORE_BATCH_OPERATIONS || bytes >= RESTORE_BATCH_BYTES) {
-          wrote = true;
-          await this.backend.write({ operations });
-          operations = [];
-          bytes = 0;
-        }
+        continue;
       }
-      operations.push({ type: "delete", key: META_RESTORING });
-      wrote = true;
-      await this.backend.write({ operations, appliedIndex: metadata.index, sync: true });
-      const loaded = await this.readBackend();
+      operations.push({
+        type: "put",
+        key: target.fromPortable(item.entry.key),
+        value: item.entry.value,
+      });
+      bytes += item.entry.key.length + item.entry.value.length;
+      if (operations.length >= RESTORE_BATCH_OPERATIONS || bytes >= RESTORE_BATCH_BYTES) {
+        await this.backend.write({ operations });
+        operations = [];
+        bytes = 0;
+      }
+    }
+    // The stream is complete and verified: switch slots and drop the old state at once.
+    operations.push(
+      { type: "put", key: Keyspace.SLOT_POINTER, value: Uint8Array.of(target.slot) },
+      { type: "deleteRange", gte: live.start, lt: live.end },
+    );
+    let switched!: () => void;
+    this.switching = new Promise((resolve) => {
+      switched = resolve;
+    });
+    try {
+      try {
+        await this.backend.write({ operations, appliedIndex: metadata.index, sync: true });
+      } catch (cause) {
+        throw this.fail(cause);
+      }
+      const loaded = await this.readBackend(target).catch((cause: unknown) => {
+        throw this.fail(cause);
+      });
       this.state = loaded.state;
       this.requests = loaded.requests;
-      this.logger?.info(
-        {
-          appliedIndex: metadata.index,
-          revision: this.state.currentRev,
-          keys: this.state.index.size,
-        },
-        "mvcc: restored from snapshot",
-      );
-    } catch (error) {
-      if (wrote) this.fail(error);
-      throw error;
+    } finally {
+      this.switching = undefined;
+      switched();
     }
+    this.logger?.info(
+      {
+        appliedIndex: metadata.index,
+        revision: this.state.currentRev,
+        keys: this.state.index.size,
+      },
+      "mvcc: restored from snapshot",
+    );
   }
 
-  private async readBackend(): Promise<{
-    state: MvccState;
-    requests: RequestTable;
-    restoring: boolean;
-  }> {
-    const state = new MvccState(this.backend, this.cacheBytes);
-    const requests = new RequestTable();
+  private async readBackend(keys: Keyspace): Promise<{ state: MvccState; requests: RequestTable }> {
+    const state = new MvccState(this.backend, keys, this.cacheBytes);
+    const requests = new RequestTable(keys);
     const loader = new StateLoader(state, requests);
     const snapshot = this.backend.snapshot();
     try {
-      for await (const entry of snapshot.range({ gte: KEYSPACE_START, lt: KEYSPACE_END }))
+      for await (const entry of snapshot.range({ gte: keys.start, lt: keys.end }))
         loader.add(entry);
     } finally {
       snapshot.release();
     }
     loader.finish();
-    return { state, requests, restoring: loader.restoring };
+    return { state, requests };
   }
+}
+
+/** Backend entries of `keys`'s slot with their keys made portable. */
+async function* portable(
+  keys: Keyspace,
+  entries: AsyncIterable<BackendEntry>,
+): AsyncGenerator<BackendEntry> {
+  for await (const { key, value } of entries) yield { key: keys.toPortable(key), value };
 }
 
 /** etcd hashes its bucket name first; raftkv keeps the habit so empty stores hash alike. */

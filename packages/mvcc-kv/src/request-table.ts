@@ -13,7 +13,7 @@ import {
   DuplicateRequestError,
   MvccError,
 } from "./errors.js";
-import { requestKey } from "./keyspace.js";
+import type { Keyspace } from "./keyspace.js";
 
 /**
  * How many applied request ids a store remembers. A fixed constant, not an option: the
@@ -53,6 +53,8 @@ export class RequestTable {
   private nextSeq = 1;
   private bytes = 0;
 
+  constructor(private readonly keys: Keyspace) {}
+
   get size(): number {
     return this.byId.size;
   }
@@ -66,7 +68,7 @@ export class RequestTable {
   /** Remembers `result` for `id`, writing the change (and any evictions) into `batch`. */
   remember(id: bigint, result: ApplyResult, batch: ApplyBatch): void {
     const entry: Remembered = { seq: this.nextSeq++, id, bytes: encodeResult(id, result) };
-    batch.put(requestKey(entry.seq), entry.bytes);
+    batch.put(this.keys.requestKey(entry.seq), entry.bytes);
     this.add(entry);
     while (this.byId.size > REQUEST_ID_WINDOW || this.bytes > REQUEST_RESULT_WINDOW_BYTES) {
       const oldest = this.fifo[this.head]!;
@@ -75,7 +77,7 @@ export class RequestTable {
         this.byId.delete(oldest.id);
         this.bytes -= oldest.bytes.length;
       }
-      batch.delete(requestKey(oldest.seq));
+      batch.delete(this.keys.requestKey(oldest.seq));
     }
     if (this.head > 1024 && this.head * 2 > this.fifo.length) {
       this.fifo.splice(0, this.head);

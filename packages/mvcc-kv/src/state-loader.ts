@@ -1,29 +1,18 @@
 import type { BackendEntry } from "./backend.js";
 import { CorruptStateError } from "./errors.js";
 import { bytesEqual, bytesToKey } from "./key-bytes.js";
-import {
-  META_COMPACTED,
-  META_RESTORING,
-  PREFIX_META,
-  PREFIX_REQUEST,
-  PREFIX_REVISION,
-  parseRequestKey,
-  parseRevisionKey,
-  readUint64BE,
-} from "./keyspace.js";
+import { PART_META, PART_REQUEST, PART_REVISION, readUint64BE } from "./keyspace.js";
 import { decodeRecord } from "./kv-record.js";
 import type { MvccState } from "./mvcc-state.js";
 import type { RequestTable } from "./request-table.js";
 
 /**
- * Rebuilds the in-memory state from backend entries fed in key order (a store opening,
- * or a restored snapshot): the compacted revision, the key index replayed revision by
- * revision as etcd's `restoreIntoIndex` does, the latest-value cache, and the request-id
- * table. Any entry it cannot place is `CorruptStateError`.
+ * Rebuilds the in-memory state from the entries of one slot fed in key order (a store
+ * opening, or a restored snapshot): the compacted revision, the key index replayed
+ * revision by revision as etcd's `restoreIntoIndex` does, the latest-value cache, and the
+ * request-id table. Any entry it cannot place is `CorruptStateError`.
  */
 export class StateLoader {
-  /** Whether the backend holds a restore that was never finished. */
-  restoring = false;
   private lastMain = 1;
 
   constructor(
@@ -32,23 +21,19 @@ export class StateLoader {
   ) {}
 
   add({ key, value }: BackendEntry): void {
-    switch (key[0]) {
-      case PREFIX_META:
-        if (bytesEqual(key, META_COMPACTED)) {
-          if (value.length !== 8)
-            throw new CorruptStateError("stored compacted revision is malformed");
-          this.state.compactRev = readUint64BE(value, 0);
-        } else if (bytesEqual(key, META_RESTORING)) {
-          this.restoring = true;
-        } else {
-          throw new CorruptStateError("unknown metadata key in the backend");
+    const { keys } = this.state;
+    switch (keys.part(key)) {
+      case PART_META:
+        if (!bytesEqual(key, keys.compactedKey) || value.length !== 8) {
+          throw new CorruptStateError("unknown or malformed metadata entry in the backend");
         }
+        this.state.compactRev = readUint64BE(value, 0);
         return;
-      case PREFIX_REVISION:
+      case PART_REVISION:
         this.addRevision(key, value);
         return;
-      case PREFIX_REQUEST:
-        this.requests.load(parseRequestKey(key), value);
+      case PART_REQUEST:
+        this.requests.load(keys.parseRequestKey(key), value);
         return;
       default:
         throw new CorruptStateError(`backend key with unknown prefix ${String(key[0])}`);
@@ -61,7 +46,7 @@ export class StateLoader {
   }
 
   private addRevision(key: Uint8Array, value: Uint8Array): void {
-    const { main, sub } = parseRevisionKey(key);
+    const { main, sub } = this.state.keys.parseRevisionKey(key);
     const decoded = decodeRecord(value);
     const { index, cache } = this.state;
     this.lastMain = main;

@@ -1,5 +1,4 @@
 import { bytesToKey, keyToBytes, ownBytes } from "./key-bytes.js";
-import { revisionKey } from "./keyspace.js";
 import { encodeRecord, encodeTombstone, type KvRecord } from "./kv-record.js";
 import type { MvccState } from "./mvcc-state.js";
 import type { ReadView, RevisionRef } from "./range.js";
@@ -52,7 +51,7 @@ export class WriteTxn implements ReadView {
     };
     ki.put(main, sub);
     const batch = state.batch!;
-    batch.put(revisionKey(main, sub), encodeRecord(record));
+    batch.put(state.keys.revisionKey(main, sub), encodeRecord(record));
     batch.remember(main, sub, record);
     state.cache.set(ki, record);
     return main;
@@ -71,7 +70,7 @@ export class WriteTxn implements ReadView {
       const sub = this.changes++;
       ki.tombstone(main, sub);
       const keyBytes = ki.cached?.key;
-      batch.put(revisionKey(main, sub), encodeTombstone(keyBytes ?? keyToBytes(ki.key)));
+      batch.put(state.keys.revisionKey(main, sub), encodeTombstone(keyBytes ?? keyToBytes(ki.key)));
       batch.remember(main, sub, null);
       state.cache.clear(ki);
     }

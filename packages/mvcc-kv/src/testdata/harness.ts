@@ -18,6 +18,7 @@ import {
 import type { ApplyResult } from "../apply-result.js";
 import type { BackendEntry, MvccBackend } from "../backend.js";
 import { MvccError } from "../errors.js";
+import { Keyspace, slotFromPointer } from "../keyspace.js";
 import { type MvccStore, type MvccStoreOptions, openMvccStore } from "../mvcc-store.js";
 
 export type KvRequestInit = MessageInitShape<typeof KvRequestSchema>;
@@ -133,15 +134,28 @@ export function ok<T>(result: ApplyResult): T {
   return result as T;
 }
 
-/** Every backend entry, in key order, as hex pairs: for byte-identity comparisons. */
+/**
+ * The live slot's entries in key order, keys in portable form, as hex pairs: what must
+ * be byte-identical on every member that applied the same log.
+ */
 export async function dumpBackend(backend: MvccBackend): Promise<string[]> {
   const out: string[] = [];
   const snapshot = backend.snapshot();
   try {
-    for await (const entry of snapshot.range({})) out.push(entryHex(entry));
+    const keys = slotFromPointer(await snapshot.get(Keyspace.SLOT_POINTER));
+    for await (const { key, value } of snapshot.range({ gte: keys.start, lt: keys.end })) {
+      out.push(entryHex({ key: keys.toPortable(key), value }));
+    }
   } finally {
     snapshot.release();
   }
+  return out;
+}
+
+/** Every raw backend entry, both slots and the slot pointer included. */
+export async function rawBackend(backend: MvccBackend): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of backend.range({})) out.push(entryHex(entry));
   return out;
 }
 
