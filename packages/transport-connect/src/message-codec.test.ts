@@ -232,3 +232,48 @@ describe("message codec", () => {
     }
   });
 });
+
+describe("codec coverage of raft.proto", () => {
+  it("knows every field of every message it encodes, so a field added to the proto fails here first", async () => {
+    const pb = await import("@raftkv/proto/raft");
+    const fields = (schema: { fields: readonly { number: number; name: string }[] }) =>
+      schema.fields.map((f) => `${f.number}:${f.name}`);
+    expect(fields(pb.MessageSchema)).toEqual([
+      "1:type",
+      "2:to",
+      "3:from",
+      "4:term",
+      "5:log_term",
+      "6:index",
+      "7:entries",
+      "8:commit",
+      "9:snapshot",
+      "10:reject",
+      "11:reject_hint",
+      "12:context",
+    ]);
+    expect(fields(pb.EntrySchema)).toEqual(["1:term", "2:index", "3:type", "4:data"]);
+    expect(fields(pb.SnapshotMetadataSchema)).toEqual(["1:conf_state", "2:index", "3:term"]);
+    expect(fields(pb.ConfStateSchema)).toEqual([
+      "1:voters",
+      "2:learners",
+      "3:voters_outgoing",
+      "4:learners_next",
+      "5:auto_leave",
+    ]);
+    expect(fields(pb.MessageBatchSchema)).toEqual(["1:cluster_id", "2:from", "3:to", "4:messages"]);
+    expect(fields(pb.StreamRequestSchema)).toEqual(["1:batch"]);
+    expect(fields(pb.StreamResponseSchema)).toEqual(["1:batches_received"]);
+    expect(fields(pb.SnapshotHeaderSchema)).toEqual([
+      "1:cluster_id",
+      "2:from",
+      "3:to",
+      "4:message",
+      "5:total_bytes",
+      "6:offset",
+      "7:probe",
+    ]);
+    expect(fields(pb.InstallSnapshotRequestSchema)).toEqual(["1:header", "2:data", "3:checksum"]);
+    expect(fields(pb.InstallSnapshotResponseSchema)).toEqual(["1:received_bytes", "2:term"]);
+  });
+});
