@@ -6,14 +6,21 @@ import { runDevCluster } from "./dev-cluster.js";
 import { RaftKvMember } from "./member.js";
 import { createLogger } from "./observability.js";
 
-function devOptions(argv: string[]): { nodes: number; basePort: number; dir: string; extra: string[] } {
+function devOptions(argv: string[]): {
+  nodes: number;
+  basePort: number;
+  dir: string;
+  extra: string[];
+} {
   let nodes = 3;
   let basePort = 2379;
   let dir = ".raftkv-dev";
   const extra: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [flag, inline] = arg.includes("=") ? (arg.split("=", 2) as [string, string]) : [arg, undefined];
+    const [flag, inline] = arg.includes("=")
+      ? (arg.split("=", 2) as [string, string])
+      : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new ConfigError(flag.replace(/^--/, ""), "needs a value");
@@ -24,7 +31,8 @@ function devOptions(argv: string[]): { nodes: number; basePort: number; dir: str
     else if (flag === "--dir") dir = value();
     else extra.push(arg);
   }
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new ConfigError("nodes", "must be 1 to 9");
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9)
+    throw new ConfigError("nodes", "must be 1 to 9");
   if (!Number.isInteger(basePort) || basePort < 1 || basePort + 2 * nodes > 65535) {
     throw new ConfigError("base-port", "must leave room for two ports per member below 65536");
   }
@@ -88,7 +96,9 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`raftkv: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `raftkv: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

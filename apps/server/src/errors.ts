@@ -14,16 +14,24 @@ export const etcdErrors = {
   stopped: () => new GrpcStatusError(GrpcCode.UNAVAILABLE, "etcdserver: server stopped"),
   timeout: () => new GrpcStatusError(GrpcCode.UNAVAILABLE, "etcdserver: request timed out"),
   timeoutLeaderFail: () =>
-    new GrpcStatusError(GrpcCode.UNAVAILABLE, "etcdserver: request timed out, possibly due to previous leader failure"),
+    new GrpcStatusError(
+      GrpcCode.UNAVAILABLE,
+      "etcdserver: request timed out, possibly due to previous leader failure",
+    ),
   timeoutConnectionLost: () =>
-    new GrpcStatusError(GrpcCode.UNAVAILABLE, "etcdserver: request timed out, possibly due to connection lost"),
+    new GrpcStatusError(
+      GrpcCode.UNAVAILABLE,
+      "etcdserver: request timed out, possibly due to connection lost",
+    ),
   timeoutWaitApplied: () =>
     new GrpcStatusError(
       GrpcCode.UNAVAILABLE,
       "etcdserver: request timed out, waiting for the applied index took too long",
     ),
-  tooManyRequests: () => new GrpcStatusError(GrpcCode.RESOURCE_EXHAUSTED, "etcdserver: too many requests"),
-  requestTooLarge: () => new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, "etcdserver: request is too large"),
+  tooManyRequests: () =>
+    new GrpcStatusError(GrpcCode.RESOURCE_EXHAUSTED, "etcdserver: too many requests"),
+  requestTooLarge: () =>
+    new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, "etcdserver: request is too large"),
   corrupt: () => new GrpcStatusError(GrpcCode.DATA_LOSS, "etcdserver: corrupt cluster"),
   canceled: () => new GrpcStatusError(GrpcCode.CANCELLED, "context canceled"),
   deadline: () => new GrpcStatusError(GrpcCode.DEADLINE_EXCEEDED, "context deadline exceeded"),
@@ -63,7 +71,9 @@ export function toGrpcStatus(error: unknown): GrpcStatusError {
       case "STOPPED":
         return etcdErrors.stopped();
       default:
-        return new GrpcStatusError(GrpcCode.INTERNAL, `etcdserver: ${error.message}`, { cause: error });
+        return new GrpcStatusError(GrpcCode.INTERNAL, `etcdserver: ${error.message}`, {
+          cause: error,
+        });
     }
   }
   const message = error instanceof Error ? error.message : String(error);

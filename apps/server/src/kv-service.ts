@@ -1,7 +1,16 @@
 import {
+  isTxnReadOnly,
+  isTxnSerializable,
+  type KvResponse,
+  validateDeleteRangeRequest,
+  validatePutRequest,
+  validateRangeRequest,
+  validateTxnRequest,
+} from "@raftkv/mvcc-kv";
+import {
   type CompactionRequest,
-  type CompactionResponse,
   CompactionRequestSchema,
+  type CompactionResponse,
   CompactionResponseSchema,
   type DeleteRangeRequest,
   DeleteRangeRequestSchema,
@@ -22,15 +31,6 @@ import {
   type TxnResponse,
   TxnResponseSchema,
 } from "@raftkv/proto";
-import {
-  isTxnReadOnly,
-  isTxnSerializable,
-  type KvResponse,
-  validateDeleteRangeRequest,
-  validatePutRequest,
-  validateRangeRequest,
-  validateTxnRequest,
-} from "@raftkv/mvcc-kv";
 import type { UnaryCall, UnaryRoute } from "./grpc/unary-server.js";
 
 /** What the KV service needs from the member it runs on. */
@@ -63,7 +63,8 @@ export class KvService {
 
   async range(request: RangeRequest, call?: UnaryCall): Promise<RangeResponse> {
     validateRangeRequest(request);
-    if (!request.serializable) await this.backend.linearizableBarrier(timeoutOf(call, this.backend));
+    if (!request.serializable)
+      await this.backend.linearizableBarrier(timeoutOf(call, this.backend));
     const response = await this.backend.range(request);
     response.header = this.backend.fillHeader(response.header);
     return response;
@@ -97,7 +98,10 @@ export class KvService {
     return (await this.write({ case: "compaction", value: request }, call)) as CompactionResponse;
   }
 
-  private async write(request: KvRequest["request"], call: UnaryCall | undefined): Promise<KvResponse> {
+  private async write(
+    request: KvRequest["request"],
+    call: UnaryCall | undefined,
+  ): Promise<KvResponse> {
     const response = await this.backend.write(request, timeoutOf(call, this.backend));
     response.header = this.backend.fillHeader(response.header);
     return response;
@@ -111,13 +115,24 @@ export class KvService {
       handle: (request: never, call: UnaryCall) => Promise<unknown>,
     ): UnaryRoute => ({ input, output, handle: handle as UnaryRoute["handle"] });
     return new Map([
-      ["/etcdserverpb.KV/Range", route(RangeRequestSchema, RangeResponseSchema, (r, c) => this.range(r, c))],
-      ["/etcdserverpb.KV/Put", route(PutRequestSchema, PutResponseSchema, (r, c) => this.put(r, c))],
+      [
+        "/etcdserverpb.KV/Range",
+        route(RangeRequestSchema, RangeResponseSchema, (r, c) => this.range(r, c)),
+      ],
+      [
+        "/etcdserverpb.KV/Put",
+        route(PutRequestSchema, PutResponseSchema, (r, c) => this.put(r, c)),
+      ],
       [
         "/etcdserverpb.KV/DeleteRange",
-        route(DeleteRangeRequestSchema, DeleteRangeResponseSchema, (r, c) => this.deleteRange(r, c)),
+        route(DeleteRangeRequestSchema, DeleteRangeResponseSchema, (r, c) =>
+          this.deleteRange(r, c),
+        ),
       ],
-      ["/etcdserverpb.KV/Txn", route(TxnRequestSchema, TxnResponseSchema, (r, c) => this.txn(r, c))],
+      [
+        "/etcdserverpb.KV/Txn",
+        route(TxnRequestSchema, TxnResponseSchema, (r, c) => this.txn(r, c)),
+      ],
       [
         "/etcdserverpb.KV/Compact",
         route(CompactionRequestSchema, CompactionResponseSchema, (r, c) => this.compact(r, c)),

@@ -14,8 +14,8 @@ import {
   type CompactionResponse,
   type DeleteRangeResponse,
   KV,
-  KvRequestSchema,
   type KvRequest,
+  KvRequestSchema,
   Maintenance,
   type ProposeRequest,
   ProposeRequestSchema,
@@ -26,8 +26,8 @@ import {
   type ResponseHeader,
   ResponseHeaderSchema,
   StatusRequestSchema,
-  StatusResponseSchema,
   type StatusResponse,
+  StatusResponseSchema,
   type TxnRequest,
   type TxnResponse,
 } from "@raftkv/proto";
@@ -35,9 +35,9 @@ import {
   createRaftNode,
   LeaderNotFoundError,
   NotLeaderError,
+  type PeerDirectory,
   type RaftNode,
   type Transport,
-  type PeerDirectory,
 } from "@raftkv/raft-core";
 import { createPeerTransport, FaultInjectingTransport } from "@raftkv/transport-connect";
 import { openRocksStorage, type RocksStorage } from "@raftkv/wal-rocksdb";
@@ -47,6 +47,7 @@ import { etcdErrors, toGrpcStatus } from "./errors.js";
 import { ClientPort, type HttpRoute } from "./grpc/client-port.js";
 import { GrpcCode, GrpcStatusError } from "./grpc/status.js";
 import { CallNotSentError, CallOutcomeUnknownError, UnaryClient } from "./grpc/unary-client.js";
+import { serveUnary } from "./grpc/unary-server.js";
 import { KvService } from "./kv-service.js";
 import { clusterIdentity, formatId, type Member as MemberInfo } from "./membership.js";
 import { ServerMetrics } from "./observability.js";
@@ -123,6 +124,7 @@ export class RaftKvMember {
       logger: logger.child({ component: "wal" }),
     });
     let store: MvccStore | undefined;
+    let started: RaftKvMember | undefined;
     let transport: (Transport & PeerDirectory) | undefined;
     try {
       store = await openMvccStore({
@@ -134,11 +136,30 @@ export class RaftKvMember {
         id: self.id,
         clusterId: BigInt(identity.clusterId),
         listen: config.listenPeerUrls.map((u) => u.origin),
-        peers: identity.members.filter((m) => m.id !== self.id).map((m) => ({ id: m.id, urls: m.peerUrls })),
+        peers: identity.members
+          .filter((m) => m.id !== self.id)
+          .map((m) => ({ id: m.id, urls: m.peerUrls })),
         logger: logger.child({ component: "transport" }),
         registry: metrics.registry,
       });
-      const faults = config.enableFaultInjection ? new FaultInjectingTransport(peerTransport) : undefined;
+      // Registered before Raft starts, so a leader is never without it.
+      const forwardRoute = {
+        input: ProposeRequestSchema,
+        output: ProposeResponseSchema,
+        handle: (request: unknown) => {
+          if (started === undefined) throw etcdErrors.stopped();
+          return started.serveForward(request as ProposeRequest);
+        },
+      };
+      peerTransport.serveMethod(FORWARD_PATH, (stream, headers) =>
+        serveUnary(stream, headers, forwardRoute, {
+          maxReceiveMessageBytes: config.maxRequestBytes + 64 * 1024,
+          toStatus: toGrpcStatus,
+        }),
+      );
+      const faults = config.enableFaultInjection
+        ? new FaultInjectingTransport(peerTransport)
+        : undefined;
       transport = faults ?? peerTransport;
       const raft = await createRaftNode<ApplyResult>({
         id: self.id,
@@ -149,7 +170,10 @@ export class RaftKvMember {
         join: config.initialClusterState === "existing",
         tickMs: config.heartbeatIntervalMs,
         heartbeatTick: 1,
-        electionTick: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
+        electionTick: Math.max(
+          2,
+          Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs),
+        ),
         snapshotEntries: config.snapshotCount,
         registry: metrics.registry,
         logger: logger.child({ component: "raft" }),
@@ -165,11 +189,8 @@ export class RaftKvMember {
         raft,
         metrics,
       );
-      (peerTransport as unknown as { addUnaryRoute(path: string, route: unknown): void }).addUnaryRoute?.(FORWARD_PATH, {
-        input: ProposeRequestSchema,
-        output: ProposeResponseSchema,
-        handle: (request: unknown) => member.serveForward(request as ProposeRequest),
-      });
+      started = member;
+
       await member.listenClients();
       return member;
     } catch (error) {
@@ -280,7 +301,8 @@ export class RaftKvMember {
         outcome = "rejected";
         throw result;
       }
-      if (result === undefined) throw new GrpcStatusError(GrpcCode.INTERNAL, "etcdserver: the write produced no result");
+      if (result === undefined)
+        throw new GrpcStatusError(GrpcCode.INTERNAL, "etcdserver: the write produced no result");
       return result;
     } catch (error) {
       if (outcome === "ok") {
@@ -323,7 +345,11 @@ export class RaftKvMember {
    * first attempt was applied after all, the state machine answers the retry with the
    * first result instead of applying it twice.
    */
-  private async forward(leader: number, data: Uint8Array, deadline: number): Promise<ApplyResult | "retry"> {
+  private async forward(
+    leader: number,
+    data: Uint8Array,
+    deadline: number,
+  ): Promise<ApplyResult | "retry"> {
     const info = this.members.get(leader);
     const origin = info?.peerUrls[0];
     if (origin === undefined) throw etcdErrors.noLeader();
@@ -334,16 +360,30 @@ export class RaftKvMember {
         FORWARD_PATH,
         ProposeRequestSchema,
         ProposeResponseSchema,
-        create(ProposeRequestSchema, { clusterId: BigInt(this.clusterId), from: BigInt(this.id), request: data }),
+        create(ProposeRequestSchema, {
+          clusterId: BigInt(this.clusterId),
+          from: BigInt(this.id),
+          request: data,
+        }),
         Math.max(1, deadline - Date.now()),
       );
     } catch (error) {
       if (error instanceof CallNotSentError) {
-        await this.waitForLeaderChange(leader, Math.min(deadline, Date.now() + this.config.heartbeatIntervalMs));
+        await this.waitForLeaderChange(
+          leader,
+          Math.min(deadline, Date.now() + this.config.heartbeatIntervalMs),
+        );
         return "retry";
       }
-      if (error instanceof GrpcStatusError && error.status === GrpcCode.FAILED_PRECONDITION && error.message === "raftkv: not leader") {
-        await this.waitForLeaderChange(leader, Math.min(deadline, Date.now() + this.config.heartbeatIntervalMs));
+      if (
+        error instanceof GrpcStatusError &&
+        error.status === GrpcCode.FAILED_PRECONDITION &&
+        error.message === "raftkv: not leader"
+      ) {
+        await this.waitForLeaderChange(
+          leader,
+          Math.min(deadline, Date.now() + this.config.heartbeatIntervalMs),
+        );
         return "retry";
       }
       if (error instanceof CallOutcomeUnknownError) {
@@ -356,8 +396,13 @@ export class RaftKvMember {
     if (result.case === "error") {
       throw new GrpcStatusError(result.value.grpcStatus as GrpcCode, result.value.message);
     }
-    if (result.case === undefined) throw new GrpcStatusError(GrpcCode.INTERNAL, "etcdserver: empty answer from the leader");
-    const value = result.value as PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse;
+    if (result.case === undefined)
+      throw new GrpcStatusError(GrpcCode.INTERNAL, "etcdserver: empty answer from the leader");
+    const value = result.value as
+      | PutResponse
+      | DeleteRangeResponse
+      | TxnResponse
+      | CompactionResponse;
     // Read your own writes on this member: answer once it has applied the write too.
     const revision = Number(value.header?.revision ?? 0n);
     await this.waitForRevision(revision, deadline);
@@ -367,9 +412,13 @@ export class RaftKvMember {
   /** The leader's side of ForwardService.Propose. */
   async serveForward(request: ProposeRequest): Promise<ProposeResponse> {
     if (request.clusterId !== BigInt(this.clusterId)) {
-      throw new GrpcStatusError(GrpcCode.PERMISSION_DENIED, "raftkv: the request comes from another cluster");
+      throw new GrpcStatusError(
+        GrpcCode.PERMISSION_DENIED,
+        "raftkv: the request comes from another cluster",
+      );
     }
-    if (!this.raft.isLeader) throw new GrpcStatusError(GrpcCode.FAILED_PRECONDITION, "raftkv: not leader");
+    if (!this.raft.isLeader)
+      throw new GrpcStatusError(GrpcCode.FAILED_PRECONDITION, "raftkv: not leader");
     let result: ApplyResult;
     try {
       result = await this.raft.propose(request.request, { timeoutMs: this.requestTimeoutMs });
@@ -381,10 +430,14 @@ export class RaftKvMember {
     }
     if (result instanceof MvccError) {
       return create(ProposeResponseSchema, {
-        result: { case: "error", value: { code: result.code, grpcStatus: result.grpcStatus, message: result.message } },
+        result: {
+          case: "error",
+          value: { code: result.code, grpcStatus: result.grpcStatus, message: result.message },
+        },
       });
     }
-    if (result === undefined) throw new GrpcStatusError(GrpcCode.INTERNAL, "etcdserver: the write produced no result");
+    if (result === undefined)
+      throw new GrpcStatusError(GrpcCode.INTERNAL, "etcdserver: the write produced no result");
     const kinds = {
       "etcdserverpb.PutResponse": "put",
       "etcdserverpb.DeleteRangeResponse": "deleteRange",
@@ -392,7 +445,9 @@ export class RaftKvMember {
       "etcdserverpb.CompactionResponse": "compaction",
     } as const;
     const kind = kinds[result.$typeName];
-    return create(ProposeResponseSchema, { result: { case: kind, value: result } as ProposeResponse["result"] });
+    return create(ProposeResponseSchema, {
+      result: { case: kind, value: result } as ProposeResponse["result"],
+    });
   }
 
   private waitForLeader(deadline: number): Promise<void> {
@@ -428,7 +483,9 @@ export class RaftKvMember {
   async status(): Promise<StatusResponse> {
     const s = this.raft.status();
     return create(StatusResponseSchema, {
-      header: this.fillHeader(create(ResponseHeaderSchema, { revision: BigInt(this.store.currentRevision()) })),
+      header: this.fillHeader(
+        create(ResponseHeaderSchema, { revision: BigInt(this.store.currentRevision()) }),
+      ),
       version: ETCD_API_VERSION,
       dbSize: BigInt(await this.dataDirBytes()),
       leader: BigInt(s.lead),

@@ -1,5 +1,5 @@
-import { pino, type Logger } from "pino";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { type Logger, pino } from "pino";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** One JSON log line per event on stdout, as etcd's zap logger writes them. */
 export function createLogger(level: string, name: string): Logger {

@@ -1,5 +1,5 @@
 import { type ClientHttp2Session, connect } from "node:http2";
-import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { encodeFrame, FRAME_HEADER_BYTES } from "./frame.js";
 import { GrpcCode, GrpcStatusError } from "./status.js";
 
@@ -98,7 +98,8 @@ export class UnaryClient {
         else resolve(value as MessageShape<O>);
       };
       const timer = setTimeout(
-        () => finish(new CallOutcomeUnknownError(`no answer from ${origin} within ${timeoutMs} ms`)),
+        () =>
+          finish(new CallOutcomeUnknownError(`no answer from ${origin} within ${timeoutMs} ms`)),
         timeoutMs,
       );
       let headersStatus: string | undefined;
@@ -106,16 +107,30 @@ export class UnaryClient {
         const status = headers["grpc-status"];
         if (status !== undefined) headersStatus = String(status);
         if (headers[":status"] !== 200) {
-          finish(new GrpcStatusError(GrpcCode.UNAVAILABLE, `HTTP ${headers[":status"]} from ${origin}${path}`));
+          finish(
+            new GrpcStatusError(
+              GrpcCode.UNAVAILABLE,
+              `HTTP ${headers[":status"]} from ${origin}${path}`,
+            ),
+          );
         } else if (status !== undefined) {
           const message = decodeURIComponent(String(headers["grpc-message"] ?? ""));
-          finish(Number(status) === 0 ? new GrpcStatusError(GrpcCode.INTERNAL, "no response message") : new GrpcStatusError(Number(status) as GrpcCode, message));
+          finish(
+            Number(status) === 0
+              ? new GrpcStatusError(GrpcCode.INTERNAL, "no response message")
+              : new GrpcStatusError(Number(status) as GrpcCode, message),
+          );
         }
       });
       stream.on("data", (chunk: Buffer) => {
         received += chunk.length;
         if (received > this.maxReceive + FRAME_HEADER_BYTES) {
-          finish(new GrpcStatusError(GrpcCode.RESOURCE_EXHAUSTED, `response from ${origin} is too large`));
+          finish(
+            new GrpcStatusError(
+              GrpcCode.RESOURCE_EXHAUSTED,
+              `response from ${origin} is too large`,
+            ),
+          );
           return;
         }
         chunks.push(chunk);
@@ -133,18 +148,37 @@ export class UnaryClient {
           return;
         }
         try {
-          finish(undefined, fromBinary(output, all.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + all.readUInt32BE(1))));
+          finish(
+            undefined,
+            fromBinary(
+              output,
+              all.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + all.readUInt32BE(1)),
+            ),
+          );
         } catch (error) {
-          finish(new GrpcStatusError(GrpcCode.INTERNAL, `undecodable response from ${origin}: ${(error as Error).message}`));
+          finish(
+            new GrpcStatusError(
+              GrpcCode.INTERNAL,
+              `undecodable response from ${origin}: ${(error as Error).message}`,
+            ),
+          );
         }
       });
       stream.on("close", () => {
         if (settled) return;
         const cause = new Error(`stream closed with code ${stream.rstCode}`);
-        finish(sent ? new CallOutcomeUnknownError(`connection to ${origin} lost`, { cause }) : new CallNotSentError(`cannot reach ${origin}`, { cause }));
+        finish(
+          sent
+            ? new CallOutcomeUnknownError(`connection to ${origin} lost`, { cause })
+            : new CallNotSentError(`cannot reach ${origin}`, { cause }),
+        );
       });
       stream.on("error", (error) => {
-        finish(sent ? new CallOutcomeUnknownError(`call to ${origin} failed`, { cause: error }) : new CallNotSentError(`cannot reach ${origin}`, { cause: error }));
+        finish(
+          sent
+            ? new CallOutcomeUnknownError(`call to ${origin} failed`, { cause: error })
+            : new CallNotSentError(`cannot reach ${origin}`, { cause: error }),
+        );
       });
       stream.end(body);
     });
