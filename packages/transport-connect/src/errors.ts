@@ -81,6 +81,17 @@ export class WrongRecipientError extends TransportError {
   }
 }
 
+/** A member opened more concurrent message streams than `maxInboundStreamsPerPeer`. */
+export class TooManyStreamsError extends TransportError {
+  readonly code = "TRANSPORT_TOO_MANY_STREAMS";
+  constructor(
+    readonly peer: NodeId,
+    readonly limit: number,
+  ) {
+    super(`member ${peer} already has ${limit} open message streams`);
+  }
+}
+
 /** A peer answered with a gRPC error; `grpcStatus` and the peer's message are kept. */
 export class PeerRejectedError extends TransportError {
   readonly code = "TRANSPORT_PEER_REJECTED";

@@ -4,6 +4,7 @@ import {
   MessageTooLargeError,
   PeerNotFoundError,
   SnapshotChecksumError,
+  TooManyStreamsError,
   TransportClosedError,
   UnknownMemberError,
   WrongRecipientError,
@@ -37,6 +38,7 @@ export function statusOf(error: unknown): GrpcStatus {
   if (error instanceof PeerNotFoundError) return GrpcStatus.PERMISSION_DENIED;
   if (error instanceof SnapshotChecksumError) return GrpcStatus.DATA_LOSS;
   if (error instanceof TransportClosedError) return GrpcStatus.UNAVAILABLE;
+  if (error instanceof TooManyStreamsError) return GrpcStatus.RESOURCE_EXHAUSTED;
   return GrpcStatus.INTERNAL;
 }
 

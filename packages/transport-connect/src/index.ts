@@ -9,6 +9,7 @@ export {
   SnapshotChecksumError,
   SnapshotTransferError,
   TlsConfigError,
+  TooManyStreamsError,
   TransportClosedError,
   TransportError,
   UnknownMemberError,

@@ -71,6 +71,11 @@ export interface PeerTransportOptions {
    * in socket buffers ahead of a heartbeat. Default 4 MiB.
    */
   maxInflightBytes?: number;
+  /**
+   * Concurrent message streams accepted from one member (it needs two, four while it
+   * reconnects); more are refused with RESOURCE_EXHAUSTED. Default 8.
+   */
+  maxInboundStreamsPerPeer?: number;
   /** Reconnection backoff. Defaults: 50 ms doubling to 2 s, with jitter. */
   backoff?: BackoffOptions;
   /** Give up on a connection attempt after this long. Default 5000 ms. */
@@ -96,6 +101,7 @@ export interface ResolvedOptions {
   maxQueuedBytes: number;
   maxInflightBatches: number;
   maxInflightBytes: number;
+  maxInboundStreamsPerPeer: number;
   backoff: BackoffOptions;
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
@@ -155,6 +161,11 @@ export function resolveOptions(options: PeerTransportOptions): ResolvedOptions {
     maxQueuedBytes: positiveInt("maxQueuedBytes", options.maxQueuedBytes, 64 * MiB),
     maxInflightBatches: positiveInt("maxInflightBatches", options.maxInflightBatches, 64),
     maxInflightBytes: positiveInt("maxInflightBytes", options.maxInflightBytes, 4 * MiB),
+    maxInboundStreamsPerPeer: positiveInt(
+      "maxInboundStreamsPerPeer",
+      options.maxInboundStreamsPerPeer,
+      8,
+    ),
     backoff: options.backoff ?? {},
     connectTimeoutMs: positiveInt("connectTimeoutMs", options.connectTimeoutMs, 5000),
     keepaliveIntervalMs,

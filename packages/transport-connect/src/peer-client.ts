@@ -236,9 +236,13 @@ export class PeerClient {
         return;
       }
       this.pingOutstandingSince = now;
-      session.ping((error) => {
-        if (error === null) this.pingOutstandingSince = 0;
-      });
+      try {
+        session.ping((error) => {
+          if (error === null) this.pingOutstandingSince = 0;
+        });
+      } catch (error) {
+        session.destroy(error instanceof Error ? error : new Error(String(error)));
+      }
     }, interval);
     this.keepaliveTimer.unref();
   }

@@ -1,3 +1,4 @@
+import { connect as connectHttp2 } from "node:http2";
 import { connect as connectTcp } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
@@ -171,6 +172,36 @@ describe("peer server refuses bad input and keeps running", () => {
     const frame = batchFrame(CLUSTER, 2, 1);
     const result = await rawGrpcCall(url, STREAM, [frame.subarray(0, frame.length - 3)]);
     expect(result.grpcStatus).toBe(GrpcStatus.INVALID_ARGUMENT);
+  });
+
+  it("refuses a member's ninth concurrent message stream with RESOURCE_EXHAUSTED", async () => {
+    const session = connectHttp2(url);
+    session.on("error", () => {});
+    try {
+      const open = (): Promise<number | undefined> =>
+        new Promise((resolve) => {
+          const req = session.request({
+            ":method": "POST",
+            ":path": STREAM,
+            "content-type": "application/grpc",
+            te: "trailers",
+          });
+          req.on("data", () => resolve(undefined)); // an acknowledgement: accepted
+          const status = (h: Record<string, unknown>) => {
+            if (h["grpc-status"] !== undefined) resolve(Number(h["grpc-status"]));
+          };
+          req.on("response", status);
+          req.on("trailers", status);
+          req.on("error", () => {});
+          req.write(batchFrame(CLUSTER, 2, 1));
+        });
+      for (let i = 0; i < 8; i++) expect(await open()).toBeUndefined();
+      expect(await open()).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+      expect(node.stats().rejected.too_many_streams).toBe(1);
+    } finally {
+      session.destroy();
+    }
+    await expectStillServing();
   });
 
   it("answers an unknown method with UNIMPLEMENTED", async () => {

@@ -14,6 +14,7 @@ import {
   InvalidTransportOptionError,
   MalformedMessageError,
   MessageTooLargeError,
+  TooManyStreamsError,
   TransportClosedError,
   UnknownMemberError,
   WrongRecipientError,
@@ -60,6 +61,7 @@ export function rejectReason(error: unknown): RejectReason {
   if (error instanceof WrongRecipientError) return "wrong_recipient";
   if (error instanceof MessageTooLargeError) return "too_large";
   if (error instanceof MalformedMessageError) return "malformed";
+  if (error instanceof TooManyStreamsError) return "too_many_streams";
   return "unsupported";
 }
 
@@ -160,7 +162,30 @@ export class PeerServer {
 
   private onSession(session: Http2Session): void {
     this.sessions.add(session);
-    session.once("close", () => this.sessions.delete(session));
+    // Pings from the peer do not count as activity for node's session timeout, so a
+    // silently dead peer is found the same way the client finds one: an unanswered ping.
+    const interval = this.context.options.keepaliveIntervalMs;
+    let pingSentAt = 0;
+    const keepalive = setInterval(() => {
+      if (session.destroyed) return;
+      if (pingSentAt !== 0) {
+        if (performance.now() - pingSentAt > 2 * interval) session.destroy();
+        return;
+      }
+      pingSentAt = performance.now();
+      try {
+        session.ping((error) => {
+          if (error === null) pingSentAt = 0;
+        });
+      } catch {
+        session.destroy();
+      }
+    }, interval);
+    keepalive.unref();
+    session.once("close", () => {
+      clearInterval(keepalive);
+      this.sessions.delete(session);
+    });
     session.on("error", () => {}); // reported through the server's sessionError
     session.once("localSettings", () => {
       if (!session.destroyed) session.setLocalWindowSize(SESSION_WINDOW_BYTES);
@@ -258,13 +283,19 @@ export class PeerServer {
           const batch = decodeStreamRequest(frame);
           if (peer === undefined) {
             this.checkAddress(batch.clusterId, batch.from, batch.to);
-            peer = batch.from;
-            stats = this.context.peerStats(peer);
-            let calls = this.inbound.get(peer);
+            let calls = this.inbound.get(batch.from);
             if (calls === undefined) {
               calls = new Set();
-              this.inbound.set(peer, calls);
+              this.inbound.set(batch.from, calls);
             }
+            // A member needs two streams (and briefly four, while reconnecting); more is
+            // a misbehaving peer holding resources.
+            const limit = this.context.options.maxInboundStreamsPerPeer;
+            if (calls.size >= limit) {
+              throw new TooManyStreamsError(batch.from, limit);
+            }
+            peer = batch.from;
+            stats = this.context.peerStats(peer);
             calls.add(call);
           } else if (
             batch.from !== peer ||
@@ -320,7 +351,8 @@ export class PeerServer {
       error instanceof UnknownMemberError ||
       error instanceof WrongRecipientError ||
       error instanceof MessageTooLargeError ||
-      error instanceof MalformedMessageError;
+      error instanceof MalformedMessageError ||
+      error instanceof TooManyStreamsError;
     if (isRefusal) this.context.countRejection(rejectReason(error));
     const fields = {
       peer,

@@ -59,5 +59,7 @@ export type RejectReason =
   | "too_large"
   | "malformed"
   | "unsupported"
+  /** A member opened more message streams than `maxInboundStreamsPerPeer`. */
+  | "too_many_streams"
   /** A TLS handshake failed (for example, no or an untrusted client certificate). */
   | "tls";

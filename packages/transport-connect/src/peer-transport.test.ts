@@ -4,6 +4,7 @@ import type { PeerTransportOptions } from "./options.js";
 import { createPeerTransport, type PeerTransport } from "./peer-transport.js";
 import { append, heartbeat } from "./test-support/messages.js";
 import { eventually, RecordingHandler } from "./test-support/recording-handler.js";
+import { TcpProxy } from "./test-support/tcp-proxy.js";
 
 const CLUSTER = 0xc1a5n;
 
@@ -155,6 +156,34 @@ describe("PeerTransport connections", () => {
       return b2.handler.messages.length > 0;
     }, "a heartbeat to reach the restarted member");
     expect(a.transport.stats().peers.get(2)!.reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it("drops a connection to a peer that went silent, after unanswered pings, and reconnects", async () => {
+    const a = await member(1, {
+      keepaliveIntervalMs: 100,
+      backoff: { initialDelayMs: 20, maxDelayMs: 100 },
+    });
+    const b = await member(2, { keepaliveIntervalMs: 100 });
+    const proxy = new TcpProxy(Number(new URL(b.url).port));
+    const proxyPort = await proxy.start();
+    try {
+      a.transport.addPeer(2, [`http://127.0.0.1:${proxyPort}`]);
+      b.transport.addPeer(1, [a.url]);
+      a.transport.send([heartbeat(1, 2)]);
+      await b.handler.until(() => b.handler.messages.length === 1, "the first heartbeat");
+      proxy.blackhole(true);
+      await eventually(
+        () => !a.transport.stats().peers.get(2)!.connected,
+        "the silent peer to be dropped",
+      );
+      proxy.blackhole(false);
+      await eventually(() => {
+        a.transport.send([heartbeat(1, 2, 2)]);
+        return b.handler.messages.some((m) => m.commit === 2);
+      }, "delivery after the peer came back");
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("follows a peer to a new address given at runtime", async () => {

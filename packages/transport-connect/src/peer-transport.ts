@@ -62,6 +62,7 @@ export class PeerTransport implements Transport, PeerDirectory, AsyncDisposable 
     too_large: 0,
     malformed: 0,
     unsupported: 0,
+    too_many_streams: 0,
     tls: 0,
   };
   private readonly server: PeerServer;

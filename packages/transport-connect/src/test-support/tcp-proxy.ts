@@ -48,7 +48,9 @@ export class TcpProxy {
       upstream.on("data", (chunk: Buffer) => {
         if (!client.write(chunk)) upstream.pause();
       });
-      client.on("drain", () => upstream.resume());
+      client.on("drain", () => {
+        if (!this.holding) upstream.resume();
+      });
     });
     this.server = server;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -71,6 +73,23 @@ export class TcpProxy {
       b.resetAndDestroy();
     }
     this.pairs.clear();
+  }
+
+  /**
+   * Stops (or resumes) forwarding in both directions on open connections without closing
+   * them: a peer that went silent (power loss, cable cut) rather than one that reset.
+   */
+  blackhole(on: boolean): void {
+    this.holding = on;
+    for (const [client, upstream] of this.pairs) {
+      if (on) {
+        client.pause();
+        upstream.pause();
+      } else {
+        client.resume();
+        upstream.resume();
+      }
+    }
   }
 
   /** Stops (or resumes) reading from clients, as a stalled receiver would. */
