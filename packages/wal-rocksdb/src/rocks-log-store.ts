@@ -9,7 +9,7 @@ import type {
 } from "@raftkv/raft-core";
 import { CompactedError, UnavailableError } from "@raftkv/raft-core";
 import { isU64 } from "./binary.js";
-import { decodeEntry, ENTRY_HEADER_BYTES, encodeEntry } from "./entry-codec.js";
+import { decodeEntry, encodeEntry } from "./entry-codec.js";
 import { CorruptionError, InvalidArgumentError, StoreClosedError } from "./errors.js";
 import type { GroupCommitter, StoredOp } from "./group-commit.js";
 import { LOG_END, logKey, logKeyIndex, MetaKey } from "./keys.js";
@@ -158,7 +158,7 @@ export class RocksLogStore implements LogStore {
     for (let i = lo; i < hi; i++) {
       const entry = this.log[i - this.snapshot.index - 1];
       if (entry === undefined) break;
-      bytes += entry.data.length + ENTRY_HEADER_BYTES;
+      bytes += entry.data.length;
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(entry);
     }
@@ -292,52 +292,45 @@ export class RocksLogStore implements LogStore {
   }
 
   /**
-   * Replaces the log with a snapshot from the leader: entries up to `metadata.index` go,
-   * and so do the ones after it unless the entry at `metadata.index` has the snapshot's
-   * term. Rejects with InvalidArgumentError if the snapshot is not newer than the current one.
+   * Replaces the whole log with a snapshot from the leader: afterwards the log is empty
+   * and starts after `metadata.index` (Raft installs a snapshot only when its log lacks
+   * the snapshot's last entry, so nothing after it can be kept). Rejects with
+   * InvalidArgumentError, writing nothing, if the snapshot is older than the current one.
    */
   async applySnapshot(metadata: SnapshotMetadata): Promise<void> {
     this.checkLoaded();
     this.committer.checkWritable();
     checkSnapshotMetadata(metadata);
-    if (metadata.index <= this.snapshot.index) {
+    if (metadata.index < this.snapshot.index) {
       throw new InvalidArgumentError(
-        `snapshot at ${metadata.index} is not newer than the current one at ${this.snapshot.index}`,
+        `snapshot at ${metadata.index} is older than the current one at ${this.snapshot.index}`,
       );
     }
-    const keepTail =
-      metadata.index <= this.lastIndex() && this.term(metadata.index) === metadata.term;
-    const end = keepTail ? logKey(metadata.index + 1) : LOG_END;
     const snapshot = { ...metadata, confState: cloneConfState(metadata.confState) };
     const ops: StoredOp[] = [
-      { kind: "deleteRange", start: logKey(this.firstIndex()), end },
+      { kind: "deleteRange", start: logKey(this.firstIndex()), end: LOG_END },
       { kind: "put", key: MetaKey.snapshot, value: encodeSnapshotMetadata(snapshot) },
     ];
-    this.log = keepTail ? this.log.slice(metadata.index - this.snapshot.index) : [];
+    this.log = [];
     this.snapshot = snapshot;
     return this.committer.submit({ ops, bytes: 256, sync: true });
   }
 
   /**
-   * Drops entries up to and including `index` with one range delete, recording the
-   * snapshot point (`index`, its term, `confState`) in the same batch. Compacting at the
-   * current snapshot index is a no-op. Rejects with InvalidArgumentError when `index` is
-   * below the snapshot or beyond the commit index.
+   * Drops entries up to and including `index` (which the caller has applied) with one
+   * range delete, recording the snapshot point (`index`, its term, `confState`) in the
+   * same batch. An `index` at or below the current snapshot does nothing; one beyond the
+   * last index rejects with InvalidArgumentError.
    */
   async compact(index: number, confState: ConfState): Promise<void> {
     this.checkLoaded();
     this.committer.checkWritable();
     if (!isU64(index)) throw new InvalidArgumentError(`compact index ${index} is not an index`);
     checkConfState(confState);
-    if (index === this.snapshot.index) return;
-    if (index < this.snapshot.index) {
+    if (index <= this.snapshot.index) return;
+    if (index > this.lastIndex()) {
       throw new InvalidArgumentError(
-        `compact index ${index} is below the snapshot index ${this.snapshot.index}`,
-      );
-    }
-    if (index > this.hardState.commit || index > this.lastIndex()) {
-      throw new InvalidArgumentError(
-        `compact index ${index} is beyond the commit index ${this.hardState.commit}`,
+        `compact index ${index} is beyond the last index ${this.lastIndex()}`,
       );
     }
     const snapshot = { index, term: this.term(index), confState: cloneConfState(confState) };
