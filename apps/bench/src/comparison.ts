@@ -73,6 +73,8 @@ export interface ScenarioResult {
   serverCpuMs: number | null;
   /** CPU ms of the leader (the member every call went to). */
   leaderCpuMs: number | null;
+  /** ops/s of each round, in the order they ran: their spread shows how steady the machine was. */
+  roundOpsPerSecond: number[];
 }
 
 /** Everything measured on one server. */
@@ -375,6 +377,7 @@ class ServerSession {
         ? null
         : values.reduce<number>((sum, v) => sum + (v ?? 0), 0),
       leaderCpuMs: load.processCpuMs.get(this.leader.pid) ?? null,
+      roundOpsPerSecond: rounds.loads.map((l) => l.opsPerSecond),
     });
     this.settings.log(
       `  ${this.run.server} ${scenario.label}: ${Math.round(load.opsPerSecond)} ops/s, p99 ${load.latencyMs.p99.toFixed(2)} ms` +

@@ -169,8 +169,9 @@ export function renderComparison(
 
   lines.push(
     "CPU during each measured window: µs of CPU per successful call (servers: all three members;",
-    "leader: the member every call went to; generator: all load processes), and the share of the",
-    "machine's capacity (window × cores) taken by the servers, the generator and everything else.",
+    "leader: the member every call went to; generator: all load processes); the share of the",
+    "machine's capacity (window × cores) taken by the servers, the generator and everything else;",
+    "and the ops/s of each round, whose spread shows how steady the machine was.",
     "",
   );
   lines.push(
@@ -184,8 +185,9 @@ export function renderComparison(
         "servers %",
         "generator %",
         "other %",
+        "ops/s by round",
       ],
-      ["l", "l", "r", "r", "r", "r", "r", "r"],
+      ["l", "l", "r", "r", "r", "r", "r", "r", "r"],
       report.servers.flatMap((run) =>
         run.scenarios.map((s) => cpuRow(run.server, s.scenario.label, s)),
       ),
@@ -291,6 +293,7 @@ function cpuRow(server: string, label: string, s: ScenarioResult): string[] {
     share(s.serverCpuMs),
     share(load.generatorCpuMs),
     share(other),
+    s.roundOpsPerSecond.map(int).join(" / "),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 let clockTicksPerSecond: number | undefined;
 
@@ -16,13 +16,15 @@ function ticksPerSecond(): number {
   return clockTicksPerSecond;
 }
 
-/**
- * CPU time (user + system, all threads) a live process has used, in milliseconds, from
- * /proc/<pid>/stat. Resolution is one clock tick (10 ms at USER_HZ 100), so callers
- * should sample over seconds. Returns null when the process is gone or /proc is absent
- * (not Linux).
- */
-export function readProcessCpuMs(pid: number): number | null {
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime + cutime + cstime, in clock ticks. */
+  ticks: number;
+}
+
+/** Parses /proc/<pid>/stat; null when the process is gone or the file is malformed. */
+function readStat(pid: number): ProcStat | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -30,20 +32,65 @@ export function readProcessCpuMs(pid: number): number | null {
     return null;
   }
   // The command name (field 2) may contain spaces and parentheses; fields after the last
-  // ")" are space-separated, starting at field 3 (state). utime and stime are 14 and 15.
+  // ")" are space-separated, starting at field 3 (state): ppid is field 4, utime, stime,
+  // cutime and cstime are 14–17 (cutime/cstime: children that exited and were waited for).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
-  return ((utime + stime) * 1000) / ticksPerSecond();
+  const at = (field: number): number => Number(fields[field - 3]);
+  const ticks = at(14) + at(15) + at(16) + at(17);
+  const ppid = at(4);
+  if (!Number.isFinite(ticks) || !Number.isFinite(ppid)) return null;
+  return { pid, ppid, ticks };
+}
+
+/**
+ * CPU time (user + system, all threads) used by a live process and all its descendants,
+ * including descendants that already exited and were waited for, in milliseconds, from
+ * /proc. A server started through a wrapper (a shell, a Node shim) is thus counted whole.
+ * Resolution is one clock tick (10 ms at USER_HZ 100), so sample over seconds. Returns
+ * null when the process is gone or /proc is absent (not Linux).
+ */
+export function readProcessCpuMs(pid: number): number | null {
+  return treeCpuMs(pid, processTable());
+}
+
+/** Every live process by parent pid; empty when /proc cannot be listed. */
+function processTable(): Map<number, ProcStat[]> {
+  const children = new Map<number, ProcStat[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return children;
+  }
+  for (const name of entries) {
+    const stat = readStat(Number(name));
+    if (!stat) continue;
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(stat);
+    else children.set(stat.ppid, [stat]);
+  }
+  return children;
+}
+
+function treeCpuMs(pid: number, children: Map<number, ProcStat[]>): number | null {
+  const root = readStat(pid);
+  if (!root) return null;
+  let ticks = 0;
+  const pending = [root];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    ticks += next.ticks;
+    pending.push(...(children.get(next.pid) ?? []));
+  }
+  return (ticks * 1000) / ticksPerSecond();
 }
 
 /** A CPU sample of several processes, to subtract from a later one. */
 export type CpuSample = Map<number, number | null>;
 
-/** Samples the CPU time of every pid. */
+/** Samples the CPU time of every pid (with its descendants). */
 export function sampleCpu(pids: readonly number[]): CpuSample {
-  return new Map(pids.map((pid) => [pid, readProcessCpuMs(pid)]));
+  const table = pids.length > 0 ? processTable() : new Map<number, ProcStat[]>();
+  return new Map(pids.map((pid) => [pid, treeCpuMs(pid, table)]));
 }
 
 /** CPU ms each pid used between two samples; null for a pid missing in either. */
