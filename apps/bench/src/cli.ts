@@ -50,7 +50,7 @@ commands:
               --profile DIR         run raftkv members under node --cpu-prof into DIR
                                     and add the leader's top functions to the report
   profile   print the functions with the most self time in a .cpuprofile
-              FILE [--top N]
+              FILE [--top N] [--by function|package]
   load      run one load against running servers and print ops/s and latency
               --endpoints host:port[,host:port…]  (required)
               --op put|range-linearizable|range-serializable   (default put)
@@ -194,7 +194,8 @@ function collectProfiles(report: ComparisonReport, dir: string): ServerProfile[]
         server: run.server,
         member: member.name,
         isLeader: member.name === run.leader,
-        entries: summarizeCpuProfile(join(dir, file), 15),
+        byPackage: summarizeCpuProfile(join(dir, file), 12, "package"),
+        byFunction: summarizeCpuProfile(join(dir, file), 15, "function"),
       });
     }
   }
@@ -212,10 +213,14 @@ async function profile(args: string[]): Promise<number> {
     args,
     strict: true,
     allowPositionals: true,
-    options: { top: { type: "string" } },
+    options: { top: { type: "string" }, by: { type: "string", default: "function" } },
   });
   if (positionals.length !== 1) throw new InvalidOptionError("profile takes one .cpuprofile file");
-  for (const e of summarizeCpuProfile(positionals[0] as string, whole(values.top, "top", 25))) {
+  if (values.by !== "function" && values.by !== "package") {
+    throw new InvalidOptionError("--by must be function or package");
+  }
+  const top = whole(values.top, "top", 25);
+  for (const e of summarizeCpuProfile(positionals[0] as string, top, values.by)) {
     console.log(
       `${e.selfPercent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.frame}`,
     );

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { summarizeCpuProfile } from "./cpu-profile.js";
+import { packageOf, summarizeCpuProfile } from "./cpu-profile.js";
 import { InvalidOptionError } from "./errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "raftkv-bench-profile-"));
@@ -29,6 +29,44 @@ describe("summarizeCpuProfile", () => {
       { frame: "(idle)", selfMs: 0.5, selfPercent: 10 },
       { frame: "(anonymous)", selfMs: 0.5, selfPercent: 10 },
     ]);
+  });
+
+  it("groups self time by package", () => {
+    const path = join(dir, "c.cpuprofile");
+    writeFileSync(
+      path,
+      JSON.stringify({
+        nodes: [
+          frame(1, "(garbage collector)"),
+          frame(2, "respond", "node:internal/http2/core"),
+          frame(3, "step", "file:///r/packages/raft-core/dist/raft.js"),
+          frame(4, "append", "file:///r/packages/raft-core/dist/raft-log.js"),
+          frame(5, "fdatasync"),
+        ],
+        samples: [1, 2, 3, 4, 5],
+        timeDeltas: [100, 200, 300, 300, 100],
+      }),
+    );
+    expect(summarizeCpuProfile(path, 10, "package").map((e) => [e.frame, e.selfMs])).toEqual([
+      ["@raftkv/raft-core", 0.6],
+      ["node:http2", 0.2],
+      ["(garbage collector)", 0.1],
+      ["(native)", 0.1],
+    ]);
+  });
+
+  it.each([
+    ["node:internal/streams/readable", "node:streams"],
+    ["node:events", "node:events"],
+    ["file:///r/node_modules/.pnpm/pino@10.4.0/node_modules/pino/lib/tools.js", "pino"],
+    [
+      "file:///r/node_modules/.pnpm/@bufbuild+protobuf@2.17.0/node_modules/@bufbuild/protobuf/dist/esm/wire/binary-encoding.js",
+      "@bufbuild/protobuf",
+    ],
+    ["file:///r/apps/server/dist/member.js", "apps/server"],
+    ["", "(native)"],
+  ])("places %s in %s", (url, expected) => {
+    expect(packageOf(url)).toBe(expected);
   });
 
   it("rejects a file that is not a CPU profile", () => {

@@ -17,7 +17,8 @@ export interface ServerProfile {
   server: string;
   member: string;
   isLeader: boolean;
-  entries: ProfileEntry[];
+  byPackage: ProfileEntry[];
+  byFunction: ProfileEntry[];
 }
 
 /**
@@ -231,19 +232,29 @@ export function renderComparison(
       "",
     );
   }
-  for (const profile of profiles) {
+  if (profiles.length > 0) {
     lines.push(
-      `Where the ${profile.server} ${profile.isLeader ? "leader" : "follower"} (${profile.member}) spent its CPU over the whole run (\`node --cpu-prof\`, self time, top ${profile.entries.length}):`,
+      `The ${[...new Set(profiles.map((p) => p.server))].join(" and ")} members ran under \`node --cpu-prof\` for this run; the sampling profiler costs them a few percent.`,
       "",
-      ...markdownTable(
-        ["function", "self ms", "share"],
+    );
+  }
+  for (const profile of profiles) {
+    const table = (entries: ProfileEntry[], what: string): string[] =>
+      markdownTable(
+        [what, "self ms", "share"],
         ["l", "r", "r"],
-        profile.entries.map((e) => [
+        entries.map((e) => [
           `\`${e.frame.replaceAll("`", "'").replaceAll("|", "\\|")}\``,
           int(e.selfMs),
           `${e.selfPercent.toFixed(1)}%`,
         ]),
-      ),
+      );
+    lines.push(
+      `Where the ${profile.server} ${profile.isLeader ? "leader" : "follower"} (${profile.member}) spent its CPU over the whole run, fill and idle time included (\`node --cpu-prof\`, self time; "(program)" is native work V8 cannot attribute, such as libuv and addons), by package and by function:`,
+      "",
+      ...table(profile.byPackage, "package"),
+      "",
+      ...table(profile.byFunction, "function"),
       "",
     );
   }
