@@ -109,6 +109,27 @@ export function defaultRaftkvCliPath(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), "../../server/dist/cli.js");
 }
 
+/**
+ * " (git 1a2b3c4)", with "+ uncommitted changes" when the checkout differs from it, for a
+ * report to name the code it measured; "" outside a git checkout.
+ */
+function sourceRevision(dir: string): string {
+  try {
+    const git = (...args: string[]): string =>
+      execFileSync("git", ["-C", dir, ...args], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim();
+    const sha = git("rev-parse", "--short", "HEAD");
+    // The server and the packages it is built from, relative to apps/server/dist.
+    const dirty =
+      git("status", "--porcelain", "--untracked-files=no", "--", "..", "../../../packages") !== "";
+    return ` (git ${sha}${dirty ? " + uncommitted changes" : ""})`;
+  } catch {
+    return "";
+  }
+}
+
 /** Runs members with the raftkv server under the current Node. */
 export function createRaftkvDriver(options: RaftkvDriverOptions = {}): ClusterDriver {
   const cliPath = resolve(options.cliPath ?? defaultRaftkvCliPath());
@@ -121,12 +142,14 @@ export function createRaftkvDriver(options: RaftkvDriverOptions = {}): ClusterDr
         ? null
         : `${shown} does not exist; the server is not built (pnpm --filter raftkv build)`,
     version: () => {
+      let version = "raftkv";
       try {
         const pkg = JSON.parse(readFileSync(join(dirname(cliPath), "../package.json"), "utf8"));
-        return `raftkv ${pkg.version} on Node ${process.versions.node}`;
+        version = `raftkv ${pkg.version}`;
       } catch {
-        return `raftkv on Node ${process.versions.node}`;
+        // Not next to its package.json (a custom --raftkv-cli): the name alone will do.
       }
+      return `${version}${sourceRevision(dirname(cliPath))} on Node ${process.versions.node}`;
     },
     command: (member) => ({
       file: process.execPath,
