@@ -82,7 +82,12 @@ export class ProgressTracker {
       const isLearner = config.learners.has(id);
       const pr = this.progress.get(id);
       if (pr === undefined) {
-        const fresh = new Progress(nextIndex, this.maxInflightMsgs, this.maxInflightBytes, isLearner);
+        const fresh = new Progress(
+          nextIndex,
+          this.maxInflightMsgs,
+          this.maxInflightBytes,
+          isLearner,
+        );
         fresh.lastActiveTick = nowTick;
         fresh.recentActive = true;
         this.progress.set(id, fresh);

@@ -181,13 +181,23 @@ export class Raft {
     return { term: this.term, vote: this.vote, commit: this.raftLog.committed };
   }
 
-  /** True when this member may campaign: it is a voter and not installing a snapshot. */
+  /**
+   * True when this member may campaign: it is not installing a snapshot, and it is a
+   * voter — or it was removed from a configuration that still has voters. A removed
+   * member may hold entries the remaining voters lack, including the committed change
+   * that removed it; if they still apply the joint configuration before that change, they
+   * need its vote, which its longer log refuses. Letting it lead (elected by a quorum of
+   * its configuration, which it is not part of) settles that; it then hands leadership
+   * over at once. Pre-vote and the leader lease keep a stale removed member from
+   * disrupting a healthy cluster. Learners never campaign.
+   */
   promotable(): boolean {
-    return (
-      this.prs.isVoter(this.id) &&
-      !this.prs.config.learners.has(this.id) &&
-      this.raftLog.unstable.snapshot === undefined
-    );
+    if (this.raftLog.unstable.snapshot !== undefined) return false;
+    if (this.prs.config.learners.has(this.id) || this.prs.config.learnersNext.has(this.id)) {
+      return false;
+    }
+    if (this.prs.isVoter(this.id)) return true;
+    return !this.prs.progress.has(this.id) && this.prs.config.voters.ids().length > 0;
   }
 
   private committedEntryInCurrentTerm(): boolean {
@@ -369,6 +379,11 @@ export class Raft {
     this.raftLog.append([{ term: this.term, index, type: EntryType.Normal, data: EMPTY }]);
     this.appendPending = true;
     this.logger.info({ term: this.term, lastIndex: index }, "became leader");
+    if (!this.prs.isVoter(this.id)) {
+      // Elected while removed (see promotable): bring the voters up to date, then hand over.
+      const to = this.bestTransferee();
+      if (to !== 0) this.transferLeadership(to);
+    }
   }
 
   // ---------------------------------------------------------------- elections
@@ -489,8 +504,13 @@ export class Raft {
       for (const [id, pr] of this.prs.progress) {
         if (id !== this.id) pr.recentActive = false;
       }
-      // A transfer that did not finish within an election timeout has failed.
+      // A transfer that did not finish within an election timeout has failed. A leader
+      // that is no longer a voter then simply steps down.
       if (this.leadTransferee !== 0) this.abortLeaderTransfer();
+      if (!this.prs.isVoter(this.id) || this.isLearner) {
+        this.becomeFollower(this.term, 0);
+        return;
+      }
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTick) {
       this.heartbeatElapsed = 0;
@@ -1092,6 +1112,21 @@ export class Raft {
     else this.appendPending = true;
   }
 
+  /** The voter other than this member with the highest match index, or 0. */
+  private bestTransferee(): NodeId {
+    let best = 0;
+    let bestMatch = -1;
+    for (const id of this.prs.config.voters.ids()) {
+      const p = this.prs.progress.get(id);
+      if (id === this.id || p === undefined || p.isLearner) continue;
+      if (p.match > bestMatch) {
+        best = id;
+        bestMatch = p.match;
+      }
+    }
+    return best;
+  }
+
   private sendTimeoutNow(to: NodeId): void {
     this.send(newMessage(MessageType.TimeoutNow, to, this.id, this.term));
   }
@@ -1134,16 +1169,22 @@ export class Raft {
     this.prs.setConfig(cfg, this.raftLog.lastIndex() + 1, this.tickCount);
     const pr = this.prs.progress.get(this.id);
     this.isLearner = pr?.isLearner ?? false;
-    if ((pr === undefined || this.isLearner) && this.role === Role.Leader) {
-      // Removed or demoted: stop leading. Another member will time out and campaign.
-      this.logger.info({ term: this.term }, "stepping down: removed from the voters");
-      this.becomeFollower(this.term, 0);
-      return;
-    }
     if (this.role !== Role.Leader || this.prs.config.voters.ids().length === 0) return;
     // The quorum changed, so the commit index may move; new members get probed at once.
     if (this.maybeCommit()) this.onCommitAdvanced();
     this.appendPending = true;
+    if (pr === undefined || this.isLearner) {
+      // Removed or demoted. Stepping down at once could leave the remaining voters unable
+      // to learn that the change committed, and a joint configuration they still apply
+      // may need this member's vote, which its longer log would refuse: a deadlock. So
+      // keep replicating (proposals are refused meanwhile) and hand leadership to the
+      // most up-to-date voter; if that fails within an election timeout, step down.
+      const to = this.bestTransferee();
+      this.logger.info({ term: this.term, to }, "removed from the voters: handing leadership over");
+      if (to === 0) this.becomeFollower(this.term, 0);
+      else this.transferLeadership(to);
+      return;
+    }
     if (this.leadTransferee !== 0 && !this.prs.config.voters.has(this.leadTransferee)) {
       this.abortLeaderTransfer();
     }
@@ -1161,6 +1202,7 @@ export class Raft {
       cfg.voters.isJoint &&
       this.raftLog.applied >= this.pendingConfIndex
     ) {
+      if (this.leadTransferee !== 0) return;
       try {
         // The empty ConfChangeV2 encodes as zero bytes and means "leave the joint state".
         this.proposeConfChange(
@@ -1169,7 +1211,7 @@ export class Raft {
         );
         this.logger.info({ term: this.term }, "leaving joint configuration automatically");
       } catch (e) {
-        this.logger.warn({ err: e }, "could not propose leaving the joint configuration yet");
+        this.logger.debug({ err: e }, "could not propose leaving the joint configuration yet");
       }
     }
   }

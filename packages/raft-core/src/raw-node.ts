@@ -467,7 +467,9 @@ export class RawNode {
       }
     }
     if (n > 0) r.selfAck(log.persistedIndex());
-    if (c > 0) r.maybeAutoLeave();
+    // Retried on every advance: a first attempt may have been refused (a transfer in
+    // progress), and nothing else would bring it back.
+    r.maybeAutoLeave();
   }
 
   private softState(): SoftState {

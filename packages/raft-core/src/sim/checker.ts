@@ -1,6 +1,7 @@
+import { JointConfig, VoteResult } from "../quorum.js";
 import type { LogView } from "../raw-node.js";
 import type { MemoryStorage } from "../testing/memory-storage.js";
-import type { Entry, NodeId } from "../types.js";
+import type { ConfState, Entry, NodeId } from "../types.js";
 
 /** Which property of Raft (§5.2–5.4, Figure 3) a violation breaks. */
 export type Invariant =
@@ -68,17 +69,12 @@ export class SafetyChecker {
   /** Index → hash chain value of the state machine after applying it. */
   private readonly hashAt: number[] = [0];
   private readonly logged = new Map<number, LoggedEntry[]>();
-  private readonly quorum: number;
   /** The highest commit index any member has reached. */
   maxCommit = 0;
   /** Counters for the summary. */
   elections = 0;
   applied = 0;
   reads = 0;
-
-  constructor(clusterSize: number) {
-    this.quorum = Math.floor(clusterSize / 2) + 1;
-  }
 
   /** A member is leader in `term`; checks election safety and, once per term, completeness. */
   onLeader(id: NodeId, term: number, log: LogView): void {
@@ -133,7 +129,9 @@ export class SafetyChecker {
 
   /**
    * `id`'s commit index moved from `from` to `to`. Records the committed entries, checks
-   * that every member agrees on them, and that a quorum holds each durably.
+   * that every member agrees on them, and that a quorum holds each durably — a quorum of
+   * one of `configs`, the memberships `id` had during the step (a change takes effect
+   * when applied, which may be in the same step as the commit it did not decide).
    */
   onCommit(
     id: NodeId,
@@ -141,7 +139,10 @@ export class SafetyChecker {
     to: number,
     log: LogView,
     storages: ReadonlyMap<NodeId, MemoryStorage>,
+    configs: readonly ConfState[],
   ): void {
+    const quorums = configs.map((c) => new JointConfig(c.voters, c.votersOutgoing));
+    const config = configs[configs.length - 1]!;
     if (to > this.maxCommit) this.maxCommit = to;
     const first = log.firstIndex();
     for (let i = Math.max(from + 1, first); i <= to; i++) {
@@ -159,15 +160,18 @@ export class SafetyChecker {
       }
       while (this.committedTerm.length < i) this.committedTerm.push(0);
       this.committedTerm[i] = t;
-      let durable = 0;
-      for (const s of storages.values()) {
-        if (s.snapshotMetadata().index >= i) durable++;
-        else if (i <= s.lastIndex() && s.term(i) === t) durable++;
+      const holders = new Set<NodeId>();
+      for (const [member, s] of storages) {
+        if (s.snapshotMetadata().index >= i) holders.add(member);
+        else if (i <= s.lastIndex() && s.term(i) === t) holders.add(member);
       }
-      if (durable < this.quorum) {
+      const has = (m: NodeId) => holders.has(m);
+      if (!quorums.some((q) => q.voteResult(has) === VoteResult.Won)) {
         throw new InvariantViolation(
           "committed-entry-lost",
-          `index ${i} (term ${t}) is committed on member ${id} but durable on only ${durable} members`,
+          `index ${i} (term ${t}) is committed on member ${id} but durable only on ` +
+            `[${[...holders].sort().join(",")}], no quorum of voters [${config.voters}]` +
+            (config.votersOutgoing.length > 0 ? ` + [${config.votersOutgoing}]` : ""),
         );
       }
     }

@@ -3,7 +3,19 @@ import { RawNode } from "../raw-node.js";
 import type { Ready } from "../ready.js";
 import { createRng, type Rng } from "../rng.js";
 import { MemoryStorage } from "../testing/memory-storage.js";
-import { type ConfState, type Message, MessageType, type NodeId, Role } from "../types.js";
+import {
+  ConfChangeTransition,
+  ConfChangeType,
+  type ConfChangeV2,
+  type ConfState,
+  type Entry,
+  EntryType,
+  type Message,
+  MessageType,
+  type NodeId,
+  Role,
+} from "../types.js";
+import { decodeConfChange, decodeConfChangeV2 } from "../wire.js";
 import { InvariantViolation, SafetyChecker } from "./checker.js";
 import {
   type InFlight,
@@ -24,6 +36,8 @@ export interface SimOptions {
   livenessSteps?: number | undefined;
   /** Receives a line per notable event (role changes, faults), for debugging a seed. */
   trace?: ((line: string) => void) | undefined;
+  /** Propose random membership changes (single and joint) during the faulty phase. Default true. */
+  membership?: boolean | undefined;
 }
 
 /** What a run did, for the summary line. */
@@ -76,6 +90,10 @@ interface SimNode {
   commit: number;
   /** Read requests in flight: context id → cluster commit index when requested. */
   reads: Map<number, number>;
+  /** The membership after each applied configuration change (first: at the snapshot). */
+  confHistory: Array<{ index: number; confState: ConfState }>;
+  /** The membership at the last check (the one in force when this step began). */
+  checkedConf: ConfState | undefined;
 }
 
 const ELECTION_TICK = 10;
@@ -95,6 +113,7 @@ export class Simulation {
   readonly size: number;
   readonly steps: number;
   readonly livenessSteps: number;
+  readonly membership: boolean;
   private readonly rng: Rng;
   private readonly net: SimNetwork;
   private readonly nodes = new Map<NodeId, SimNode>();
@@ -117,6 +136,7 @@ export class Simulation {
     this.size = options.nodes ?? 3;
     this.steps = options.steps ?? 1000;
     this.livenessSteps = options.livenessSteps ?? 2000;
+    this.membership = options.membership ?? true;
     this.trace = options.trace;
     this.rng = createRng(this.seed);
     const faults: NetworkFaults = {
@@ -127,7 +147,7 @@ export class Simulation {
       longDelay: 60,
     };
     this.net = new SimNetwork(createRng(this.seed ^ 0x5bd1e995), faults);
-    this.checker = new SafetyChecker(this.size);
+    this.checker = new SafetyChecker();
     const ids = Array.from({ length: this.size }, (_, i) => i + 1);
     this.conf = {
       voters: ids,
@@ -151,6 +171,8 @@ export class Simulation {
         pending: undefined,
         commit: 0,
         reads: new Map(),
+        confHistory: [],
+        checkedConf: undefined,
       };
       this.nodes.set(id, node);
       this.appliedKeys.set(id, new Set());
@@ -216,6 +238,7 @@ export class Simulation {
     if (r.nextFloat() < 0.04) this.readRandom();
     if (r.nextFloat() < 0.02) this.compactRandom();
     if (r.nextFloat() < 0.002) this.transferRandom();
+    if (this.membership && r.nextFloat() < 0.006) this.confChangeRandom();
     this.advanceTime();
   }
 
@@ -231,6 +254,7 @@ export class Simulation {
       this.advanceTime();
       leader = this.convergedLeader();
       if (leader !== undefined) break;
+      this.leaveExplicitJoint();
     }
     if (leader === undefined) {
       throw new InvariantViolation(
@@ -267,11 +291,37 @@ export class Simulation {
     );
   }
 
+  /** An operator's job after an explicit joint change: leave it (a no-op when pending). */
+  private leaveExplicitJoint(): void {
+    const leader = [...this.nodes.values()].find((n) => n.raw?.role === Role.Leader);
+    if (leader === undefined) return;
+    const cs = confOf(leader);
+    if (cs.votersOutgoing.length === 0 || cs.autoLeave) return;
+    try {
+      leader.raw!.proposeConfChange({
+        transition: ConfChangeTransition.Auto,
+        changes: [],
+        context: new Uint8Array(0),
+      });
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e;
+    }
+  }
+
   private allApplied(): boolean {
-    for (const keys of this.appliedKeys.values()) {
+    const leader = [...this.nodes.values()].find((n) => n.raw?.role === Role.Leader);
+    if (leader === undefined) return false;
+    for (const n of this.membersOf(confOf(leader))) {
+      const keys = this.appliedKeys.get(n.id)!;
       for (const k of this.awaited) if (!keys.has(k)) return false;
     }
     return true;
+  }
+
+  /** The members in a configuration (voters of both halves and learners). */
+  private membersOf(cs: ConfState): SimNode[] {
+    const ids = new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext]);
+    return [...this.nodes.values()].filter((n) => ids.has(n.id));
   }
 
   private convergedLeader(): SimNode | undefined {
@@ -286,7 +336,10 @@ export class Simulation {
     if (leader === undefined || leader.raw!.status().leadTransferee !== 0) return undefined;
     const last = leader.raw!.log().lastIndex();
     if (leader.raw!.log().committed !== last) return undefined;
-    for (const n of this.nodes.values()) {
+    // A joint configuration must have been left, so that the membership is settled.
+    const cs = confOf(leader);
+    if (cs.votersOutgoing.length > 0) return undefined;
+    for (const n of this.membersOf(cs)) {
       const log = n.raw!.log();
       if (log.committed !== last || n.appliedIndex !== last) return undefined;
     }
@@ -395,6 +448,7 @@ export class Simulation {
       n.hash = payload.hash;
       n.hashes.clear();
       n.hashes.set(payload.index, payload.hash);
+      n.confHistory = [{ index: payload.index, confState: rd.snapshot.confState }];
       this.snapshots++;
     }
     if (rd.entries.length > 0) {
@@ -414,6 +468,7 @@ export class Simulation {
       n.hash = this.checker.onApply(n.id, n.appliedIndex, n.hash, e);
       n.appliedIndex = e.index;
       n.hashes.set(e.index, n.hash);
+      if (e.type !== EntryType.Normal) this.applyConfChange(n, raw, e);
       if (this.awaited.size > 0 && e.data.byteLength === 4) {
         const key = new DataView(e.data.buffer, e.data.byteOffset, 4).getUint32(0);
         if (this.awaited.has(key)) keys.add(key);
@@ -432,16 +487,16 @@ export class Simulation {
 
   private send(from: SimNode, m: Message): void {
     if (m.type === MessageType.Snapshot) {
-      // Like the driver, send the state machine's snapshot as it is now, with the metadata
-      // of that point; the log may have been compacted further since Raft asked for it.
-      const payload = from.snapshotPayload;
-      const meta = from.storage.snapshotMetadata();
-      if (payload.index !== meta.index) {
-        throw new InvariantViolation(
-          "crash",
-          `member ${from.id} has log snapshot ${meta.index} but state-machine data for ${payload.index}`,
-        );
-      }
+      // Like the driver, send the state machine as it is now, with the metadata of that
+      // point (its applied index, that entry's term, the membership there). The log's
+      // compaction point Raft asked for may be older, and may predate the recipient's
+      // own addition to the cluster.
+      const meta = {
+        index: from.appliedIndex,
+        term: from.raw!.log().term(from.appliedIndex),
+        confState: confOf(from),
+      };
+      const payload = { index: from.appliedIndex, hash: from.hash };
       const before = this.net.dropped;
       this.net.send(this.now, { ...m, snapshot: meta }, payload);
       if (this.net.dropped !== before) from.raw?.reportSnapshot(m.to, false);
@@ -467,7 +522,11 @@ export class Simulation {
       }
       if (raw.role === Role.Leader) this.checker.onLeader(n.id, raw.term, log);
       if (log.committed > n.commit) {
-        this.checker.onCommit(n.id, n.commit, log.committed, log, this.storages);
+        const configs = [
+          ...(n.checkedConf === undefined ? [] : [n.checkedConf]),
+          ...confsSince(n, n.commit),
+        ];
+        this.checker.onCommit(n.id, n.commit, log.committed, log, this.storages, configs);
       } else if (log.committed < n.commit) {
         throw new InvariantViolation(
           "committed-entry-lost",
@@ -475,6 +534,7 @@ export class Simulation {
         );
       }
       n.commit = log.committed;
+      n.checkedConf = confOf(n);
     }
   }
 
@@ -505,6 +565,8 @@ export class Simulation {
     n.hashes.clear();
     n.hashes.set(n.appliedIndex, n.hash);
     n.commit = n.raw.log().committed;
+    n.confHistory = [{ index: snap.index, confState: snap.index > 0 ? snap.confState : this.conf }];
+    n.checkedConf = undefined;
     this.appliedKeys.set(n.id, this.appliedKeys.get(n.id) ?? new Set());
   }
 
@@ -624,12 +686,107 @@ export class Simulation {
     }
     const hash = n.hashes.get(at);
     if (hash === undefined) return;
-    n.storage.compact(
-      at,
-      n.storage.snapshotMetadata().index > 0 ? n.storage.confState() : this.conf,
-    );
+    n.storage.compact(at, confAt(n, at));
     n.snapshotPayload = { index: at, hash };
     for (const k of [...n.hashes.keys()]) if (k < at) n.hashes.delete(k);
+    let keep = 0;
+    for (let i = 0; i < n.confHistory.length; i++) if (n.confHistory[i]!.index <= at) keep = i;
+    n.confHistory = n.confHistory.slice(keep);
+  }
+
+  private applyConfChange(n: SimNode, raw: RawNode, e: Entry): void {
+    try {
+      const cc =
+        e.type === EntryType.ConfChange ? decodeConfChange(e.data) : decodeConfChangeV2(e.data);
+      const cs = raw.applyConfChange(cc);
+      n.confHistory.push({ index: e.index, confState: cs });
+      this.trace?.(
+        `step ${this.now}: member ${n.id} applied membership at ${e.index}: voters [${cs.voters}]` +
+          (cs.votersOutgoing.length > 0 ? ` + outgoing [${cs.votersOutgoing}]` : "") +
+          (cs.learners.length > 0 ? ` learners [${cs.learners}]` : ""),
+      );
+    } catch (err) {
+      // An invalid committed change is ignored by every member alike.
+      if (!(err instanceof RaftError)) throw err;
+    }
+  }
+
+  /**
+   * Proposes a random membership change at the leader: remove or add a voter, add or
+   * demote a learner, swap two members through a joint configuration, or leave an
+   * explicit joint configuration. At least a majority of the members stay voters.
+   */
+  private confChangeRandom(): void {
+    const leader = [...this.nodes.values()].find((n) => n.raw?.role === Role.Leader);
+    if (leader === undefined) return;
+    const cs = confOf(leader);
+    const ids = [...this.nodes.keys()];
+    const minVoters = Math.floor(this.size / 2) + 1;
+    const pick = (from: NodeId[]): NodeId | undefined =>
+      from.length === 0 ? undefined : from[this.rng.nextInt(from.length)];
+    const nonVoters = ids.filter((i) => !cs.voters.includes(i));
+    const none = new Uint8Array(0);
+    const single = (type: ConfChangeType, nodeId: NodeId): ConfChangeV2 => ({
+      transition: ConfChangeTransition.Auto,
+      changes: [{ type, nodeId }],
+      context: none,
+    });
+    let cc: ConfChangeV2 | undefined;
+    if (cs.votersOutgoing.length > 0) {
+      if (!cs.autoLeave) cc = { transition: ConfChangeTransition.Auto, changes: [], context: none };
+    } else {
+      switch (this.rng.nextInt(4)) {
+        case 0: {
+          const v = pick(cs.voters);
+          if (v !== undefined && cs.voters.length > minVoters)
+            cc = single(ConfChangeType.RemoveNode, v);
+          break;
+        }
+        case 1: {
+          const v = pick(nonVoters);
+          if (v !== undefined) cc = single(ConfChangeType.AddNode, v);
+          break;
+        }
+        case 2: {
+          // A learner: a member that is not one yet, or a voter demoted.
+          const candidates = ids.filter(
+            (i) =>
+              !cs.learners.includes(i) && (!cs.voters.includes(i) || cs.voters.length > minVoters),
+          );
+          const v = pick(candidates);
+          if (v !== undefined) cc = single(ConfChangeType.AddLearnerNode, v);
+          break;
+        }
+        default: {
+          const add = pick(nonVoters);
+          const remove = pick(cs.voters);
+          if (add !== undefined && remove !== undefined) {
+            const transitions = [
+              ConfChangeTransition.Auto,
+              ConfChangeTransition.JointImplicit,
+              ConfChangeTransition.JointExplicit,
+            ];
+            cc = {
+              transition: transitions[this.rng.nextInt(3)]!,
+              changes: [
+                { type: ConfChangeType.AddNode, nodeId: add },
+                { type: ConfChangeType.RemoveNode, nodeId: remove },
+              ],
+              context: none,
+            };
+          }
+        }
+      }
+    }
+    if (cc === undefined) return;
+    try {
+      leader.raw!.proposeConfChange(cc);
+      this.trace?.(
+        `step ${this.now}: leader ${leader.id} proposes ${JSON.stringify(cc.changes)} (transition ${cc.transition})`,
+      );
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e;
+    }
   }
 
   private transferRandom(): void {
@@ -638,6 +795,28 @@ export class Simulation {
     const ids = [...this.nodes.keys()].filter((i) => i !== leader.id);
     leader.raw!.transferLeadership(ids[this.rng.nextInt(ids.length)]!);
   }
+}
+
+/** The membership a member has applied. */
+function confOf(n: SimNode): ConfState {
+  return n.confHistory[n.confHistory.length - 1]!.confState;
+}
+
+/** The memberships a member applied at indexes after `index`, and the one before them. */
+function confsSince(n: SimNode, index: number): ConfState[] {
+  const out: ConfState[] = [confAt(n, index)];
+  for (const h of n.confHistory) if (h.index > index) out.push(h.confState);
+  return out;
+}
+
+/** The membership a member had applied at `index`. */
+function confAt(n: SimNode, index: number): ConfState {
+  let cs = n.confHistory[0]!.confState;
+  for (const h of n.confHistory) {
+    if (h.index <= index) cs = h.confState;
+    else break;
+  }
+  return cs;
 }
 
 function encodeKey(key: number): Uint8Array {
