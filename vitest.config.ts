@@ -1,10 +1,4 @@
 import { defineConfig } from "vitest/config";
 
-export default defineConfig({
-  test: {
-    projects: ["packages/*", "apps/*"],
-    // Tests must pass on a slow, busy 2-core machine: generous timeouts, no timing asserts.
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-  },
-});
+// Each package's vitest.config.ts is one line over vitest.shared.ts (timeouts and name).
+export default defineConfig({ test: { projects: ["packages/*", "apps/*"] } });

@@ -1,3 +1,3 @@
-import { defineProject } from "vitest/config";
+import { raftkvProject } from "../../vitest.shared.ts";
 
-export default defineProject({ test: { name: "@raftkv/client" } });
+export default raftkvProject("@raftkv/client");

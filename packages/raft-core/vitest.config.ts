@@ -1,4 +1,3 @@
-import { defineProject } from "vitest/config";
+import { raftkvProject } from "../../vitest.shared.ts";
 
-// Generous timeouts: tests must pass on a slow, busy 2-core machine (as the root config says).
-export default defineProject({ test: { name: "@raftkv/raft-core", testTimeout: 60_000 } });
+export default raftkvProject("@raftkv/raft-core");

@@ -1,3 +1,3 @@
-import { defineProject } from "vitest/config";
+import { raftkvProject } from "../../vitest.shared.ts";
 
-export default defineProject({ test: { name: "@raftkv/transport-connect" } });
+export default raftkvProject("@raftkv/transport-connect");

@@ -235,6 +235,10 @@ export class RaftKvMember {
       ["/readyz", (_req, res) => void this.serveReady(res)],
       ["/livez", (_req, res) => res.end("ok")],
     ]);
+    if (this.faults !== undefined) {
+      const faults = this.faults;
+      httpRoutes.set("/debug/faults", (req, res) => void this.serveFaults(faults, req, res));
+    }
     for (const url of this.config.listenClientUrls) {
       const port = new ClientPort({
         unaryRoutes: routes,
@@ -350,6 +354,15 @@ export class RaftKvMember {
     data: Uint8Array,
     deadline: number,
   ): Promise<ApplyResult | "retry"> {
+    // Fault injection partitions forwarding too, so a cut-off member behaves as if the
+    // network itself were cut.
+    if (this.faults?.state().partitioned.includes(leader)) {
+      await this.waitForLeaderChange(
+        leader,
+        Math.min(deadline, Date.now() + this.config.heartbeatIntervalMs),
+      );
+      return "retry";
+    }
     const info = this.members.get(leader);
     const origin = info?.peerUrls[0];
     if (origin === undefined) throw etcdErrors.noLeader();
@@ -526,6 +539,66 @@ export class RaftKvMember {
     const text = await this.metrics.registry.metrics();
     res.writeHead(200, { "content-type": this.metrics.registry.contentType });
     res.end(text);
+  }
+
+  /**
+   * Test-only control of the peer fault injector (--enable-fault-injection). GET returns
+   * the state; POST takes {"action":"partition","members":["node3"]}, {"action":"heal"},
+   * {"action":"drop","rate":0.1}, {"action":"delay","ms":50,"jitterMs":20} (each
+   * optionally with "member" for one peer) and returns the new state.
+   */
+  private async serveFaults(
+    faults: FaultInjectingTransport,
+    req: Parameters<HttpRoute>[0],
+    res: Parameters<HttpRoute>[1],
+  ): Promise<void> {
+    const reply = (status: number, body: unknown): void => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === "GET") return reply(200, faults.state());
+    if (req.method !== "POST") return reply(405, { error: "use GET or POST" });
+    let body = "";
+    for await (const chunk of req) {
+      body += String(chunk);
+      if (body.length > 64 * 1024) return reply(413, { error: "body too large" });
+    }
+    const idOf = (name: unknown): number => {
+      const member = [...this.members.values()].find((m) => m.name === name || m.id === name);
+      if (member === undefined) throw new Error(`unknown member ${JSON.stringify(name)}`);
+      return member.id;
+    };
+    try {
+      const command = JSON.parse(body) as {
+        action?: string;
+        members?: unknown[];
+        member?: unknown;
+        rate?: number;
+        ms?: number;
+        jitterMs?: number;
+      };
+      const peer = command.member === undefined ? undefined : idOf(command.member);
+      switch (command.action) {
+        case "partition":
+          faults.partition((command.members ?? []).map(idOf).filter((id) => id !== this.id));
+          break;
+        case "heal":
+          faults.heal(command.members?.map(idOf));
+          break;
+        case "drop":
+          faults.setDropRate(command.rate ?? 0, peer);
+          break;
+        case "delay":
+          faults.setDelay(command.ms ?? 0, command.jitterMs ?? 0, peer);
+          break;
+        default:
+          return reply(400, { error: `unknown action ${JSON.stringify(command.action)}` });
+      }
+    } catch (error) {
+      return reply(400, { error: (error as Error).message });
+    }
+    this.logger.warn({ faults: faults.state() }, "fault injection changed");
+    reply(200, faults.state());
   }
 
   /** etcd's /health: healthy when a leader is known and a linearizable read succeeds. */
