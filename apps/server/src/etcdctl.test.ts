@@ -20,12 +20,17 @@ async function startServer(command: string[], endpoint: string): Promise<Server>
   const child = spawn(command[0]!, command.slice(1), { stdio: "ignore" });
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const r = spawnSync(ETCDCTL, ["--endpoints", endpoint, "--command-timeout=2s", "endpoint", "health"], {
-      env: { ...process.env, ETCDCTL_API: "3" },
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      ETCDCTL,
+      ["--endpoints", endpoint, "--command-timeout=2s", "endpoint", "health"],
+      {
+        env: { ...process.env, ETCDCTL_API: "3" },
+        encoding: "utf8",
+      },
+    );
     if (r.status === 0) return { endpoint, process: child };
-    if (child.exitCode !== null) throw new Error(`${command.join(" ")} exited with ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new Error(`${command.join(" ")} exited with ${child.exitCode}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill("SIGKILL");
@@ -125,25 +130,48 @@ describe("etcdctl 3.4 against raftkv prints what it prints against etcd 3.4", ()
   const outputs: { etcd: Result[]; raftkv: Result[] } = { etcd: [], raftkv: [] };
 
   beforeAll(async () => {
-    if (!ready) throw new Error("etcd-server and etcd-client are missing: run scripts/ensure-system-deps.mjs");
+    if (!ready)
+      throw new Error(
+        "etcd-server and etcd-client are missing: run scripts/ensure-system-deps.mjs",
+      );
     if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: build the server first`);
     root = await mkdtemp(join(tmpdir(), "raftkv-etcdctl-"));
     const [ec, ep, rc, rp] = await freePorts(4);
     const etcd = await startServer(
       [
-        ETCD, "--name", "e", "--data-dir", join(root, "etcd"),
-        "--listen-client-urls", `http://127.0.0.1:${ec}`, "--advertise-client-urls", `http://127.0.0.1:${ec}`,
-        "--listen-peer-urls", `http://127.0.0.1:${ep}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${ep}`,
-        "--initial-cluster", `e=http://127.0.0.1:${ep}`,
+        ETCD,
+        "--name",
+        "e",
+        "--data-dir",
+        join(root, "etcd"),
+        "--listen-client-urls",
+        `http://127.0.0.1:${ec}`,
+        "--advertise-client-urls",
+        `http://127.0.0.1:${ec}`,
+        "--listen-peer-urls",
+        `http://127.0.0.1:${ep}`,
+        "--initial-advertise-peer-urls",
+        `http://127.0.0.1:${ep}`,
+        "--initial-cluster",
+        `e=http://127.0.0.1:${ep}`,
       ],
       `127.0.0.1:${ec}`,
     );
     servers.push(etcd);
     const raftkv = await startServer(
       [
-        process.execPath, CLI_PATH, "--name", "r", "--data-dir", join(root, "raftkv"),
-        "--listen-client-urls", `http://127.0.0.1:${rc}`, "--listen-peer-urls", `http://127.0.0.1:${rp}`,
-        "--log-level", "warn",
+        process.execPath,
+        CLI_PATH,
+        "--name",
+        "r",
+        "--data-dir",
+        join(root, "raftkv"),
+        "--listen-client-urls",
+        `http://127.0.0.1:${rc}`,
+        "--listen-peer-urls",
+        `http://127.0.0.1:${rp}`,
+        "--log-level",
+        "warn",
       ],
       `127.0.0.1:${rc}`,
     );

@@ -48,6 +48,7 @@ import { ClientPort, type HttpRoute } from "./grpc/client-port.js";
 import { GrpcCode, GrpcStatusError } from "./grpc/status.js";
 import { CallNotSentError, CallOutcomeUnknownError, UnaryClient } from "./grpc/unary-client.js";
 import { serveUnary } from "./grpc/unary-server.js";
+import { InstrumentedLogStore, InstrumentedStateMachine } from "./instrumented.js";
 import { KvService } from "./kv-service.js";
 import { clusterIdentity, formatId, type Member as MemberInfo } from "./membership.js";
 import { ServerMetrics } from "./observability.js";
@@ -163,9 +164,9 @@ export class RaftKvMember {
       transport = faults ?? peerTransport;
       const raft = await createRaftNode<ApplyResult>({
         id: self.id,
-        logStore: storage.logStore,
+        logStore: new InstrumentedLogStore(storage.logStore, metrics.saveDuration),
         transport,
-        stateMachine: store,
+        stateMachine: new InstrumentedStateMachine(store, metrics.applyDuration),
         peers: identity.members.map((m) => m.id),
         join: config.initialClusterState === "existing",
         tickMs: config.heartbeatIntervalMs,
@@ -248,6 +249,7 @@ export class RaftKvMember {
         // so a request just over the limit gets "request is too large", not a transport error.
         maxReceiveMessageBytes: this.config.maxRequestBytes + 512 * 1024,
         toStatus: toGrpcStatus,
+        onDone: (path, status) => this.metrics.countCall(path, status),
       });
       await port.listen(url.hostname, Number(url.port));
       this.clientPorts.push(port);

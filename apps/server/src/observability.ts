@@ -6,6 +6,26 @@ export function createLogger(level: string, name: string): Logger {
   return pino({ level, base: { member: name }, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
+const grpcCodeNames = [
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
+  "Unauthenticated",
+];
+
 /** Exponential buckets in seconds from 100 µs to about 13 s, for request and disk latencies. */
 const latencyBuckets = Array.from({ length: 18 }, (_, i) => 0.0001 * 2 ** i);
 
@@ -60,9 +80,10 @@ export class ServerMetrics {
     buckets: latencyBuckets,
     registers: [this.registry],
   });
-  readonly fsyncDuration = new Histogram({
-    name: "etcd_disk_wal_fsync_duration_seconds",
-    help: "Time to durably save one Raft ready (entries and hard state).",
+  readonly saveDuration = new Histogram({
+    name: "raftkv_disk_raft_save_duration_seconds",
+    help: "Time to save one Raft ready (entries and hard state); sync=true ones include the fsync.",
+    labelNames: ["sync"],
     buckets: latencyBuckets,
     registers: [this.registry],
   });
@@ -72,6 +93,20 @@ export class ServerMetrics {
     labelNames: ["grpc_method", "grpc_code"],
     registers: [this.registry],
   });
+
+  private readonly handledByKey = new Map<string, { inc(): void }>();
+
+  /** Counts one finished gRPC call; the labelled children are cached, as this runs per request. */
+  countCall(path: string, status: number): void {
+    const key = `${path} ${status}`;
+    let child = this.handledByKey.get(key);
+    if (child === undefined) {
+      const method = path.slice(path.lastIndexOf("/") + 1);
+      child = this.grpcHandled.labels(method, grpcCodeNames[status] ?? String(status));
+      this.handledByKey.set(key, child);
+    }
+    child.inc();
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

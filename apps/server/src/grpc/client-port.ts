@@ -30,6 +30,8 @@ export interface ClientPortOptions {
   /** Largest request message accepted, in bytes. */
   maxReceiveMessageBytes: number;
   toStatus(error: unknown): GrpcStatusError;
+  /** Called once per lean call with the status it ended with (for metrics). */
+  onDone?: ((path: string, status: GrpcCode) => void) | undefined;
 }
 
 /** The HTTP/2 client connection preface starts with these bytes (RFC 9113 §3.4). */
@@ -105,6 +107,7 @@ export class ClientPort {
     const unaryOptions = {
       maxReceiveMessageBytes: options.maxReceiveMessageBytes,
       toStatus: options.toStatus,
+      onDone: options.onDone,
     };
     h2.on(
       "stream",

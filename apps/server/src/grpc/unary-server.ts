@@ -28,6 +28,8 @@ export interface UnaryServerOptions {
   maxReceiveMessageBytes: number;
   /** Turns a handler's error into a gRPC status; unknown errors become UNKNOWN. */
   toStatus(error: unknown): GrpcStatusError;
+  /** Called once per call with the status it ended with (for metrics). */
+  onDone?: ((path: string, status: GrpcCode) => void) | undefined;
 }
 
 class Call implements UnaryCall {
@@ -99,6 +101,7 @@ export function serveUnary(
     return;
   }
   const call = new Call(timeoutMs, headers);
+  const path = headers[":path"] as string;
   const reader = new UnaryMessageReader(options.maxReceiveMessageBytes);
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
@@ -107,6 +110,7 @@ export function serveUnary(
     settled = true;
     call.cancelled = true;
     if (timer !== undefined) clearTimeout(timer);
+    options.onDone?.(path, error.status);
     sendStatus(stream, error.status, error.message);
   };
   if (timeoutMs !== undefined) {
@@ -157,6 +161,7 @@ export function serveUnary(
       if (settled || call.cancelled) return;
       if (timer !== undefined) clearTimeout(timer);
       settled = true;
+      options.onDone?.(path, GrpcCode.OK);
       sendMessage(stream, toBinary(route.output, response));
     };
     if (result instanceof Promise) {
