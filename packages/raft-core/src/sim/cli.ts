@@ -6,7 +6,7 @@
  * and 5 members unless --nodes is given. Exits with status 1 if any run failed.
  */
 import { parseArgs } from "node:util";
-import { type BugName, injectBug } from "./bugs.js";
+import { BUG_NAMES, type BugName } from "./bugs.js";
 import { type SimResult, simulate } from "./simulator.js";
 
 function out(line: string): void {
@@ -32,10 +32,13 @@ function main(): number {
   if (nodesArg !== undefined && (!Number.isInteger(nodesArg) || nodesArg < 1 || nodesArg > 9)) {
     throw new Error(`--nodes must be an integer from 1 to 9`);
   }
-  const undo = values.bug === undefined ? undefined : injectBug(values.bug as BugName);
-  try {
+  const bug = values.bug as BugName | undefined;
+  if (bug !== undefined && !BUG_NAMES.includes(bug)) {
+    throw new Error(`--bug must be one of ${BUG_NAMES.join(", ")}`);
+  }
+  {
     if (values.seed !== undefined) {
-      const r = simulate({ seed: Number(values.seed), nodes: nodesArg ?? 3, steps });
+      const r = simulate({ seed: Number(values.seed), nodes: nodesArg ?? 3, steps, bug });
       report(r, true);
       return r.ok ? 0 : 1;
     }
@@ -46,7 +49,7 @@ function main(): number {
     for (let i = 0; i < count; i++) {
       const seed = (from + i) >>> 0;
       const nodes = nodesArg ?? (i % 2 === 0 ? 3 : 5);
-      const r = simulate({ seed, nodes, steps });
+      const r = simulate({ seed, nodes, steps, bug });
       if (!r.ok) failed++;
       report(r, values.verbose);
       if ((i + 1) % 100 === 0) {
@@ -57,8 +60,6 @@ function main(): number {
     }
     out(`done: ${count} runs from seed ${from}, ${failed} failed`);
     return failed === 0 ? 0 : 1;
-  } finally {
-    undo?.();
   }
 }
 

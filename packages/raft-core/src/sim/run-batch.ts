@@ -1,3 +1,4 @@
+import type { BugName } from "./bugs.js";
 import { type SimResult, simulate } from "./simulator.js";
 
 /** Options of a batch of simulations. */
@@ -11,6 +12,8 @@ export interface BatchOptions {
   steps?: number | undefined;
   /** Stop at the first failure. Default false. */
   stopAtFirstFailure?: boolean | undefined;
+  /** Run every simulation with this deliberate bug. */
+  bug?: BugName | undefined;
 }
 
 /** Runs a batch of seeded simulations and returns the failed ones. */
@@ -22,6 +25,7 @@ export function runBatch(options: BatchOptions): { runs: number; failures: SimRe
       seed: (options.from + i) >>> 0,
       nodes: options.nodes ?? (i % 2 === 0 ? 3 : 5),
       steps: options.steps ?? 1000,
+      bug: options.bug,
     });
     runs++;
     if (!r.ok) {

@@ -16,6 +16,7 @@ import {
   Role,
 } from "../types.js";
 import { decodeConfChange, decodeConfChangeV2 } from "../wire.js";
+import { type BugName, injectBug } from "./bugs.js";
 import { InvariantViolation, SafetyChecker } from "./checker.js";
 import {
   type InFlight,
@@ -38,6 +39,8 @@ export interface SimOptions {
   trace?: ((line: string) => void) | undefined;
   /** Propose random membership changes (single and joint) during the faulty phase. Default true. */
   membership?: boolean | undefined;
+  /** Run with a deliberate protocol bug (see `injectBug`), to see the checker catch it. */
+  bug?: BugName | undefined;
 }
 
 /** What a run did, for the summary line. */
@@ -67,8 +70,9 @@ export interface SimResult {
 }
 
 /** The command line that replays a run. */
-export function replayCommand(seed: number, nodes: number, steps: number): string {
-  return `pnpm --filter @raftkv/raft-core sim --seed ${seed} --nodes ${nodes} --steps ${steps}`;
+export function replayCommand(seed: number, nodes: number, steps: number, bug?: BugName): string {
+  const base = `pnpm --filter @raftkv/raft-core sim --seed ${seed} --nodes ${nodes} --steps ${steps}`;
+  return bug === undefined ? base : `${base} --bug ${bug}`;
 }
 
 interface SimNode {
@@ -114,6 +118,7 @@ export class Simulation {
   readonly steps: number;
   readonly livenessSteps: number;
   readonly membership: boolean;
+  readonly bug: BugName | undefined;
   private readonly rng: Rng;
   private readonly net: SimNetwork;
   private readonly nodes = new Map<NodeId, SimNode>();
@@ -137,6 +142,7 @@ export class Simulation {
     this.steps = options.steps ?? 1000;
     this.livenessSteps = options.livenessSteps ?? 2000;
     this.membership = options.membership ?? true;
+    this.bug = options.bug;
     this.trace = options.trace;
     this.rng = createRng(this.seed);
     const faults: NetworkFaults = {
@@ -182,6 +188,15 @@ export class Simulation {
 
   /** Runs the faulty phase and the liveness phase; never throws for a violation. */
   run(): SimResult {
+    const undo = this.bug === undefined ? undefined : injectBug(this.bug);
+    try {
+      return this.runPhases();
+    } finally {
+      undo?.();
+    }
+  }
+
+  private runPhases(): SimResult {
     let failedAtStep: number | undefined;
     try {
       for (; this.now < this.steps; this.now++) {
@@ -223,7 +238,7 @@ export class Simulation {
       },
       violation,
       failedAtStep,
-      replay: replayCommand(this.seed, this.size, this.steps),
+      replay: replayCommand(this.seed, this.size, this.steps, this.bug),
     };
   }
 
