@@ -35,51 +35,60 @@ import type { WriteTxn } from "./write-txn.js";
 /**
  * etcd's Put inside a write txn (`applierV3backend.Put`): reads the previous version when
  * `prev_kv`, `ignore_value` or `ignore_lease` need it; `KeyNotFoundError` when an
- * `ignore_*` flag names a missing key.
+ * `ignore_*` flag names a missing key. Synchronous unless that read misses the cache.
  */
-export async function applyPut(txn: WriteTxn, request: PutRequest): Promise<PutResponse> {
+export function applyPut(txn: WriteTxn, request: PutRequest): PutResponse | Promise<PutResponse> {
+  if (!(request.ignoreValue || request.ignoreLease || request.prevKv)) {
+    const revision = txn.put(request.key, request.value, request.lease);
+    return { $typeName: "etcdserverpb.PutResponse", header: header(revision), prevKv: undefined };
+  }
+  return applyPutWithPrevious(txn, request);
+}
+
+async function applyPutWithPrevious(txn: WriteTxn, request: PutRequest): Promise<PutResponse> {
   let prev: KeyValue | undefined;
-  const needPrev = request.ignoreValue || request.ignoreLease || request.prevKv;
   let value = request.value;
   let lease = request.lease;
-  if (needPrev) {
-    const found = await rangeKeys(txn, bytesToKey(request.key), undefined, {
-      limit: 0,
-      rev: 0,
-      countOnly: false,
-    });
-    const record = found.records[0];
-    if ((request.ignoreValue || request.ignoreLease) && record === undefined)
-      throw new KeyNotFoundError();
-    if (record !== undefined) {
-      if (request.ignoreValue) value = record.value;
-      if (request.ignoreLease) lease = record.lease;
-      if (request.prevKv) prev = toKeyValue(record);
-    }
+  const found = await rangeKeys(txn, bytesToKey(request.key), undefined, {
+    limit: 0,
+    rev: 0,
+    countOnly: false,
+  });
+  const record = found.records[0];
+  if ((request.ignoreValue || request.ignoreLease) && record === undefined)
+    throw new KeyNotFoundError();
+  if (record !== undefined) {
+    if (request.ignoreValue) value = record.value;
+    if (request.ignoreLease) lease = record.lease;
+    if (request.prevKv) prev = toKeyValue(record);
   }
   const revision = txn.put(request.key, value, lease);
   return { $typeName: "etcdserverpb.PutResponse", header: header(revision), prevKv: prev };
 }
 
-/** etcd's DeleteRange inside a write txn: `prev_kvs` as they were, then the deletion. */
-export async function applyDeleteRange(
+/**
+ * etcd's DeleteRange inside a write txn: `prev_kvs` as they were, then the deletion.
+ * Synchronous without `prev_kv`.
+ */
+export function applyDeleteRange(
   txn: WriteTxn,
   request: DeleteRangeRequest,
-): Promise<DeleteRangeResponse> {
+): DeleteRangeResponse | Promise<DeleteRangeResponse> {
   const key = bytesToKey(request.key);
   const end = rangeEnd(request.rangeEnd);
-  let prevKvs: KeyValue[] = [];
-  if (request.prevKv) {
-    const found = await rangeKeys(txn, key, end, { limit: 0, rev: 0, countOnly: false });
-    prevKvs = found.records.map((r) => toKeyValue(r));
-  }
-  const deleted = txn.deleteRange(key, end);
-  return {
-    $typeName: "etcdserverpb.DeleteRangeResponse",
-    header: header(txn.rev),
-    deleted: BigInt(deleted),
-    prevKvs,
+  const finish = (prevKvs: KeyValue[]): DeleteRangeResponse => {
+    const deleted = txn.deleteRange(key, end);
+    return {
+      $typeName: "etcdserverpb.DeleteRangeResponse",
+      header: header(txn.rev),
+      deleted: BigInt(deleted),
+      prevKvs,
+    };
   };
+  if (!request.prevKv) return finish([]);
+  return rangeKeys(txn, key, end, { limit: 0, rev: 0, countOnly: false }).then((found) =>
+    finish(found.records.map((r) => toKeyValue(r))),
+  );
 }
 
 /** The branch a txn takes and, for each nested txn in that branch, in order, its own path. */

@@ -24,9 +24,28 @@ export function keyToBytes(key: string): Uint8Array {
   return bytes;
 }
 
-/** A copy of `bytes` that owns its memory (protobuf decoders hand out views). */
-export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.slice();
+/** Size of the slabs that `allocPooled` carves small arrays from. */
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * A byte array of `size` for data that is written once and then only read (stored
+ * records). Arrays up to 4 KiB are carved from shared 64 KiB slabs: a fresh typed array
+ * above 64 bytes gets its own off-heap backing store, which costs about 2 µs to create
+ * and more to collect, an allocation per put that would dominate apply. The price is
+ * that a live array keeps its whole slab alive (see docs/adr on mvcc-kv's apply path).
+ */
+export function allocPooled(size: number): Uint8Array {
+  if (size > 4096) return new Uint8Array(size);
+  if (slabUsed + size > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, size);
+  // 8-byte alignment keeps neighbouring records from sharing a cache line's tail.
+  slabUsed += (size + 7) & ~7;
+  return out;
 }
 
 /** Unsigned byte-wise comparison, shorter first on a common prefix: RocksDB's order. */

@@ -1,4 +1,5 @@
 import { CorruptStateError } from "./errors.js";
+import { allocPooled } from "./key-bytes.js";
 
 /**
  * One version of a key as mvcc-kv keeps it: etcd's `mvccpb.KeyValue` with revisions as
@@ -24,20 +25,86 @@ const KIND_TOMBSTONE = 1;
  * several times more.
  */
 export function encodeRecord(record: KvRecord): Uint8Array {
-  const { key, value } = record;
-  const out = new Uint8Array(1 + 2 * 10 + key.length + value.length + 4 * 11);
+  return createRecord(
+    record.key,
+    record.value,
+    record.createRevision,
+    record.modRevision,
+    record.version,
+    record.lease,
+  ).bytes;
+}
+
+/**
+ * Encodes a new version and returns it with its record, whose key and value are views
+ * into the encoding: one allocation per put, shared by the batch, the overlay and the
+ * cache (and, in memory, the backend).
+ */
+export function createRecord(
+  key: Uint8Array,
+  value: Uint8Array,
+  createRevision: number,
+  modRevision: number,
+  version: number,
+  lease: bigint,
+): { bytes: Uint8Array; record: KvRecord } {
+  const leaseBits = lease === 0n ? 0n : BigInt.asUintN(64, lease);
+  const size =
+    1 +
+    bytesFieldSize(key.length) +
+    varintFieldSize(createRevision) +
+    varintFieldSize(modRevision) +
+    varintFieldSize(version) +
+    bytesFieldSize(value.length) +
+    (leaseBits === 0n ? 0 : 1 + uint64Size(leaseBits));
+  const out = allocPooled(size);
   out[0] = KIND_PUT;
-  let pos = 1;
-  pos = writeBytesField(out, pos, 0x0a, key);
-  pos = writeVarintField(out, pos, 0x10, record.createRevision);
-  pos = writeVarintField(out, pos, 0x18, record.modRevision);
-  pos = writeVarintField(out, pos, 0x20, record.version);
+  let pos = writeBytesField(out, 1, 0x0a, key);
+  const keyEnd = pos;
+  pos = writeVarintField(out, pos, 0x10, createRevision);
+  pos = writeVarintField(out, pos, 0x18, modRevision);
+  pos = writeVarintField(out, pos, 0x20, version);
   pos = writeBytesField(out, pos, 0x2a, value);
-  if (record.lease !== 0n) {
+  const valueEnd = pos;
+  if (leaseBits !== 0n) {
     out[pos++] = 0x30;
-    pos = writeUint64(out, pos, BigInt.asUintN(64, record.lease));
+    pos = writeUint64(out, pos, leaseBits);
   }
-  return out.subarray(0, pos);
+  const record: KvRecord = {
+    key: out.subarray(keyEnd - key.length, keyEnd),
+    value: out.subarray(valueEnd - value.length, valueEnd),
+    createRevision,
+    modRevision,
+    version,
+    lease,
+  };
+  return { bytes: out, record };
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n > 0x7f) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+function uint64Size(n: bigint): number {
+  let size = 1;
+  while (n > 0x7fn) {
+    n >>= 7n;
+    size++;
+  }
+  return size;
+}
+
+function bytesFieldSize(length: number): number {
+  return length === 0 ? 0 : 1 + varintSize(length) + length;
+}
+
+function varintFieldSize(n: number): number {
+  return n === 0 ? 0 : 1 + varintSize(n);
 }
 
 /** The stored form of a deletion of `key`. */
@@ -55,7 +122,8 @@ export type DecodedRecord =
 
 /**
  * Decodes what `encodeRecord` or `encodeTombstone` wrote; the arrays in the result are
- * copies. Throws `CorruptStateError` on anything else.
+ * views into `bytes`, which must therefore never change. Throws `CorruptStateError` on
+ * anything else.
  */
 export function decodeRecord(bytes: Uint8Array): DecodedRecord {
   const kind = bytes[0];
@@ -78,7 +146,7 @@ export function decodeRecord(bytes: Uint8Array): DecodedRecord {
       case 0x2a: {
         const [length, next] = readVarint(bytes, pos);
         if (next + length > bytes.length) throw truncated();
-        const field = bytes.slice(next, next + length);
+        const field = bytes.subarray(next, next + length);
         if (tag === 0x0a) record.key = field;
         else record.value = field;
         pos = next + length;

@@ -1,5 +1,6 @@
 import type {
   BackendEntry,
+  BackendOperation,
   BackendRangeOptions,
   BackendSnapshot,
   BackendWriteBatch,
@@ -54,24 +55,25 @@ class MemoryBackend implements MvccBackend {
 
   async write(batch: BackendWriteBatch): Promise<void> {
     this.assertOpen();
-    // Work on a clone and swap it in, so that a batch that throws half way leaves nothing.
-    const next = this.data.clone();
-    for (const op of batch.operations) {
-      if (op.type === "put") {
-        next.set(bytesToKey(op.key), op.value);
-      } else if (op.type === "delete") {
-        next.delete(bytesToKey(op.key));
-      } else {
-        const doomed: string[] = [];
-        next.scan(bytesToKey(op.gte), bytesToKey(op.lt), (k) => {
-          doomed.push(k);
-        });
-        for (const k of doomed) next.delete(k);
-      }
-    }
+    // Checked up front, so that applying cannot stop half way: the batch is atomic.
+    for (const op of batch.operations) checkOperation(op);
     await Promise.resolve();
     this.assertOpen();
-    this.data = next;
+    // In place: nodes shared with snapshots are copied on write by the tree itself.
+    const data = this.data;
+    for (const op of batch.operations) {
+      if (op.type === "put") {
+        data.set(bytesToKey(op.key), op.value);
+      } else if (op.type === "delete") {
+        data.delete(bytesToKey(op.key));
+      } else {
+        const doomed: string[] = [];
+        data.scan(bytesToKey(op.gte), bytesToKey(op.lt), (k) => {
+          doomed.push(k);
+        });
+        for (const k of doomed) data.delete(k);
+      }
+    }
     if (batch.appliedIndex !== undefined) this.applied = batch.appliedIndex;
   }
 
@@ -106,6 +108,16 @@ class MemoryBackend implements MvccBackend {
   private assertOpen(): void {
     if (this.closed) throw new BackendClosedError();
   }
+}
+
+function checkOperation(op: BackendOperation): void {
+  const ok =
+    op.type === "put"
+      ? op.key instanceof Uint8Array && op.value instanceof Uint8Array
+      : op.type === "delete"
+        ? op.key instanceof Uint8Array
+        : op.type === "deleteRange" && op.gte instanceof Uint8Array && op.lt instanceof Uint8Array;
+  if (!ok) throw new TypeError("raftkv: malformed backend operation");
 }
 
 async function* rangeOf(

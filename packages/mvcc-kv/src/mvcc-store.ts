@@ -1,13 +1,11 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import {
-  type CompactionRequest,
-  type CompactionResponse,
-  type KvRequest,
-  KvRequestSchema,
-  type RangeRequest,
-  type RangeResponse,
-  type TxnRequest,
-  type TxnResponse,
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  KvRequest,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
 } from "@raftkv/proto";
 import type { Registry } from "prom-client";
 import { applyDeleteRange, applyPut, applyTxn } from "./apply-ops.js";
@@ -26,6 +24,7 @@ import {
   StoreFailedError,
 } from "./errors.js";
 import { Keyspace, slotFromPointer, uint64BE } from "./keyspace.js";
+import { decodeKvRequest } from "./kv-request-decoder.js";
 import { type LeaseRegistry, NO_LEASES } from "./leases.js";
 import { createMvccMetrics, type MvccMetrics } from "./metrics.js";
 import { MvccState } from "./mvcc-state.js";
@@ -379,7 +378,8 @@ export class MvccStore {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
         if (entry.index <= applied || entry.type !== 0 || entry.data.length === 0) continue;
-        results[i] = await this.applyData(entry.data);
+        const result = this.applyData(entry.data);
+        results[i] = result instanceof Promise ? await result : result;
       }
       await this.backend.write({ operations: batch.operations, appliedIndex: last });
     } catch (cause) {
@@ -393,31 +393,43 @@ export class MvccStore {
     return results;
   }
 
-  private async applyData(data: Uint8Array): Promise<ApplyResult> {
+  /** One entry's request. Synchronous for plain puts and deletes, the common case. */
+  private applyData(data: Uint8Array): ApplyResult | Promise<ApplyResult> {
     let request: KvRequest;
     try {
-      request = fromBinary(KvRequestSchema, data);
+      request = decodeKvRequest(data);
     } catch (cause) {
       return new InvalidRequestError("raftkv: log entry is not a raftkv.kv.v1.KvRequest", {
         cause,
       });
     }
-    if (request.id !== 0n) {
-      const first = this.requests.lookup(request.id);
+    const { id } = request;
+    if (id !== 0n) {
+      const first = this.requests.lookup(id);
       if (first !== undefined) return first;
     }
-    let result: ApplyResult;
+    let outcome: KvResponse | Promise<KvResponse>;
     try {
-      result = await this.execute(request);
+      outcome = this.execute(request);
     } catch (error) {
-      if (!isRequestError(error)) throw error;
-      result = error;
+      return this.settle(id, requestError(error));
     }
-    if (request.id !== 0n) this.requests.remember(request.id, result, this.state.batch!);
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (response) => this.settle(id, response),
+        (error: unknown) => this.settle(id, requestError(error)),
+      );
+    }
+    return this.settle(id, outcome);
+  }
+
+  /** Records the result of a request with an id; returns the result. */
+  private settle(id: bigint, result: ApplyResult): ApplyResult {
+    if (id !== 0n) this.requests.remember(id, result, this.state.batch!);
     return result;
   }
 
-  private async execute(request: KvRequest): Promise<KvResponse> {
+  private execute(request: KvRequest): KvResponse | Promise<KvResponse> {
     const { request: inner } = request;
     switch (inner.case) {
       case "put": {
@@ -425,35 +437,34 @@ export class MvccStore {
         if (inner.value.lease !== 0n && !this.leases.has(inner.value.lease))
           throw new LeaseNotFoundError();
         const txn = new WriteTxn(this.state);
-        const response = await applyPut(txn, inner.value);
-        txn.end();
-        return response;
+        return ended(txn, applyPut(txn, inner.value));
       }
       case "deleteRange": {
         validateDeleteRangeRequest(inner.value);
         const txn = new WriteTxn(this.state);
-        const response = await applyDeleteRange(txn, inner.value);
-        txn.end();
-        return response;
+        return ended(txn, applyDeleteRange(txn, inner.value));
       }
       case "txn": {
         // The configurable limits were the proposer's to check; here only what every
         // member decides the same way.
         validateTxnRequest(inner.value, Number.POSITIVE_INFINITY);
         const txn = new WriteTxn(this.state);
-        try {
-          const response = await applyTxn(txn, inner.value, this.leases);
-          txn.end();
-          return response;
-        } catch (error) {
-          // Every deterministic failure is found before the first change; one after it
-          // means memory and batch hold half a txn, which only a reopen can undo.
-          if (txn.changes > 0)
-            throw new CorruptStateError("raftkv: txn failed after it began changing state", {
-              cause: error,
-            });
-          throw error;
-        }
+        return applyTxn(txn, inner.value, this.leases).then(
+          (response) => {
+            txn.end();
+            return response;
+          },
+          (error: unknown) => {
+            // Every deterministic failure is found before the first change; one after it
+            // means memory and batch hold half a txn, which only a reopen can undo.
+            if (txn.changes > 0) {
+              throw new CorruptStateError("raftkv: txn failed after it began changing state", {
+                cause: error,
+              });
+            }
+            throw error;
+          },
+        );
       }
       case "compaction":
         return this.compact(inner.value);
@@ -578,13 +589,31 @@ async function* portable(
 /** etcd hashes its bucket name first; raftkv keeps the habit so empty stores hash alike. */
 const KEY_BUCKET_NAME = new TextEncoder().encode("key");
 
-/** Errors that are a request's deterministic result, as opposed to a store failure. */
-function isRequestError(error: unknown): error is MvccError {
-  return (
+/**
+ * `error` as a request's deterministic result; anything else (a corrupt backend, a bug)
+ * is rethrown and fails the store.
+ */
+function requestError(error: unknown): MvccError {
+  if (
     error instanceof MvccError &&
     !(error instanceof CorruptStateError) &&
     !(error instanceof StoreFailedError) &&
     !(error instanceof StoreClosedError) &&
     !(error instanceof ApplyOrderError)
-  );
+  ) {
+    return error;
+  }
+  throw error;
+}
+
+/** Ends a write txn once its response is ready. */
+function ended<T>(txn: WriteTxn, response: T | Promise<T>): T | Promise<T> {
+  if (!(response instanceof Promise)) {
+    txn.end();
+    return response;
+  }
+  return response.then((value) => {
+    txn.end();
+    return value;
+  });
 }

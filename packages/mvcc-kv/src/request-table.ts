@@ -2,6 +2,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   CompactionResponseSchema,
   DeleteRangeResponseSchema,
+  type PutResponse,
   PutResponseSchema,
   TxnResponseSchema,
 } from "@raftkv/proto";
@@ -14,6 +15,7 @@ import {
   MvccError,
 } from "./errors.js";
 import type { Keyspace } from "./keyspace.js";
+import { writeVarint } from "./kv-record.js";
 
 /**
  * How many applied request ids a store remembers. A fixed constant, not an option: the
@@ -119,7 +121,7 @@ function encodeResult(id: bigint, result: ApplyResult): Uint8Array {
     switch (result.$typeName) {
       case "etcdserverpb.PutResponse":
         kind = KIND_PUT;
-        payload = toBinary(PutResponseSchema, result);
+        payload = encodePutResponse(result);
         break;
       case "etcdserverpb.DeleteRangeResponse":
         kind = KIND_DELETE_RANGE;
@@ -142,6 +144,31 @@ function encodeResult(id: bigint, result: ApplyResult): Uint8Array {
   new DataView(out.buffer).setBigUint64(0, id);
   out[8] = kind;
   out.set(payload, 9);
+  return out;
+}
+
+/**
+ * `toBinary(PutResponseSchema, response)`, by hand for the common shape (a header with
+ * only a revision, no prev_kv): every put with a request id goes through here.
+ */
+function encodePutResponse(response: PutResponse): Uint8Array {
+  const h = response.header;
+  const plain =
+    response.prevKv === undefined &&
+    h !== undefined &&
+    h.clusterId === 0n &&
+    h.memberId === 0n &&
+    h.raftTerm === 0n &&
+    h.revision > 0n &&
+    h.revision <= BigInt(Number.MAX_SAFE_INTEGER);
+  if (!plain) return toBinary(PutResponseSchema, response);
+  const inner = new Uint8Array(11);
+  inner[0] = 0x18;
+  const innerEnd = writeVarint(inner, 1, Number(h.revision));
+  const out = new Uint8Array(2 + innerEnd);
+  out[0] = 0x0a;
+  out[1] = innerEnd;
+  out.set(inner.subarray(0, innerEnd), 2);
   return out;
 }
 

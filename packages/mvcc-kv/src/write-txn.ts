@@ -1,5 +1,5 @@
-import { bytesToKey, keyToBytes, ownBytes } from "./key-bytes.js";
-import { encodeRecord, encodeTombstone, type KvRecord } from "./kv-record.js";
+import { bytesToKey, keyToBytes } from "./key-bytes.js";
+import { createRecord, encodeTombstone, type KvRecord } from "./kv-record.js";
 import type { MvccState } from "./mvcc-state.js";
 import type { ReadView, RevisionRef } from "./range.js";
 
@@ -41,17 +41,17 @@ export class WriteTxn implements ReadView {
     const sub = this.changes++;
     const ki = state.index.getOrCreate(bytesToKey(key));
     const found = ki.get(main);
-    const record: KvRecord = {
-      key: ownBytes(key),
-      value: ownBytes(value),
-      createRevision: found === undefined ? main : found.created,
-      modRevision: main,
-      version: found === undefined ? 1 : found.version + 1,
+    const { bytes, record } = createRecord(
+      key,
+      value,
+      found === undefined ? main : found.created,
+      main,
+      found === undefined ? 1 : found.version + 1,
       lease,
-    };
+    );
     ki.put(main, sub);
     const batch = state.batch!;
-    batch.put(state.keys.revisionKey(main, sub), encodeRecord(record));
+    batch.put(state.keys.revisionKey(main, sub), bytes);
     batch.remember(main, sub, record);
     state.cache.set(ki, record);
     return main;
