@@ -5,6 +5,7 @@ import {
   LeaderNotFoundError,
   NotLeaderError,
   ProposalDroppedError,
+  ReadIndexDroppedError,
   SnapshotError,
   StoppedError,
   StorageError,
@@ -200,6 +201,18 @@ describe("RaftNode", () => {
       expect(m.node.status().appliedIndex).toBeGreaterThanOrEqual(index);
       expect(m.sm.values).toContain("w");
     }
+  });
+
+  it("a read whose leader changes before it is answered fails fast with ReadIndexDroppedError", async () => {
+    const { net, leader } = await cluster();
+    const follower = members.find((m) => m !== leader)!;
+    await waitFor(() => follower.node.leader === leader.id);
+    net.cut(follower.id, leader.id); // the forwarded request is lost
+    const read = follower.node.readIndex({ timeoutMs: 30_000 });
+    net.isolate(leader.id);
+    const err = await read.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReadIndexDroppedError);
+    expect(follower.node.leader).not.toBe(leader.id);
   });
 
   it("a restarted member recovers from its log store and catches up", async () => {

@@ -122,6 +122,8 @@ interface PendingProposal {
 interface PendingRead {
   /** -1 until the read state arrives. */
   index: number;
+  /** The leader the request went to (this member itself when it leads). */
+  leader: NodeId;
   settle(outcome: { ok: true; value: number } | { ok: false; error: Error }): void;
 }
 
@@ -323,6 +325,7 @@ export class RaftNode<R = unknown> {
       );
       this.reads.set(key, {
         index: -1,
+        leader: this.raw.leader,
         settle: (o) => {
           this.reads.delete(key);
           cleanup();
@@ -705,7 +708,7 @@ export class RaftNode<R = unknown> {
     // Read requests in flight were addressed to the old leader, which will not answer
     // them any more; fail them now rather than at their timeout.
     for (const [key, read] of this.reads) {
-      if (read.index >= 0) continue;
+      if (read.index >= 0 || read.leader === leader) continue;
       this.reads.delete(key);
       read.settle({
         ok: false,
