@@ -1,5 +1,6 @@
 import { applyConfChangeTo } from "./conf-change.js";
 import {
+  InvalidConfigError,
   InvalidMessageError,
   LeaderNotFoundError,
   NotLeaderError,
@@ -167,8 +168,9 @@ export class Raft {
     this.isLearner = this.prs.config.learners.has(this.id);
     const hs = cfg.hardState;
     if (hs.commit > this.raftLog.lastIndex()) {
-      throw new InvalidMessageError(
-        `hard state commit ${hs.commit} is beyond the last log index ${this.raftLog.lastIndex()}`,
+      throw new InvalidConfigError(
+        `hard state commit ${hs.commit} is beyond the last log index ${this.raftLog.lastIndex()}; ` +
+          "the log store lost entries it acknowledged",
       );
     }
     this.becomeFollower(hs.term, 0);

@@ -162,11 +162,13 @@ function resolveConfig(o: RawNodeOptions): RaftConfig {
       `applied (${applied}) is beyond the commit index (${hardState.commit})`,
     );
   }
+  const confState = o.confState ?? snap.confState;
+  checkConfState(confState);
   return {
     id: o.id,
     storage: o.storage,
     hardState,
-    confState: o.confState ?? snap.confState,
+    confState,
     applied,
     electionTick,
     heartbeatTick,
@@ -189,6 +191,25 @@ function resolveConfig(o: RawNodeOptions): RaftConfig {
     rng: o.rng ?? createRng(o.id),
     logger: o.logger ?? silentLogger,
   };
+}
+
+function checkConfState(cs: ConfState): void {
+  const lists = [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext];
+  if (!lists.every((l) => Array.isArray(l))) {
+    throw new InvalidConfigError("confState needs voters, learners, votersOutgoing and learnersNext arrays");
+  }
+  for (const l of lists) {
+    for (const id of l) {
+      if (!Number.isSafeInteger(id) || id <= 0) {
+        throw new InvalidConfigError(`confState holds an invalid member id ${String(id)}`);
+      }
+    }
+  }
+  for (const id of cs.learners) {
+    if (cs.voters.includes(id) || cs.votersOutgoing.includes(id)) {
+      throw new InvalidConfigError(`confState lists member ${id} as both voter and learner`);
+    }
+  }
 }
 
 /** Where a proposal landed in the log. */
