@@ -42,7 +42,10 @@ describe("RawNode API", () => {
     [{ maxInflightMsgs: 0 }, /maxInflightMsgs must be a positive integer/],
     [{ applied: 10 }, /applied \(10\) is beyond the commit index/],
     [{ hardState: { term: -1, vote: 0, commit: 0 } }, /hardState.term/],
-    [{ hardState: { term: 1, vote: 0, commit: 5 } }, /applied|commit 5 is beyond the last log index/],
+    [
+      { hardState: { term: 1, vote: 0, commit: 5 } },
+      /applied|commit 5 is beyond the last log index/,
+    ],
     [{ confState: { ...conf, learners: [2] } }, /both voter and learner/],
     [{ confState: { ...conf, voters: [0] } }, /invalid member id 0/],
   ])("refuses an invalid option %o with InvalidConfigError", (opts, message) => {

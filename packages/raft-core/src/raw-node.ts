@@ -196,7 +196,9 @@ function resolveConfig(o: RawNodeOptions): RaftConfig {
 function checkConfState(cs: ConfState): void {
   const lists = [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext];
   if (!lists.every((l) => Array.isArray(l))) {
-    throw new InvalidConfigError("confState needs voters, learners, votersOutgoing and learnersNext arrays");
+    throw new InvalidConfigError(
+      "confState needs voters, learners, votersOutgoing and learnersNext arrays",
+    );
   }
   for (const l of lists) {
     for (const id of l) {

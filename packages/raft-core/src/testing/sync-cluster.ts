@@ -52,6 +52,8 @@ export interface SyncClusterOptions {
   applyConfChanges?: boolean | undefined;
   /** Called for every message delivered; return false to drop it. */
   filter?: ((m: Message) => boolean) | undefined;
+  /** Called for every message lost to a cut link or a crashed recipient. */
+  onDropped?: ((m: Message) => void) | undefined;
   /**
    * How the founding members learn the membership: "conf-state" (default) passes it to
    * each RawNode; "log" writes bootstrap entries (see `bootstrapState`), so that members
@@ -325,8 +327,10 @@ export class SyncCluster {
   private deliver(env: Envelope): void {
     const m = env.msg;
     const to = this.nodes.get(m.to);
-    if (to === undefined || !to.up) return;
-    if (this.cut_.has(`${m.from}>${m.to}`)) return;
+    if (to === undefined || !to.up || this.cut_.has(`${m.from}>${m.to}`)) {
+      this.options.onDropped?.(m);
+      return;
+    }
     if (this.options.filter !== undefined && !this.options.filter(m)) return;
     this.delivered.set(m.type, (this.delivered.get(m.type) ?? 0) + 1);
     if (env.snapshotData !== undefined && m.snapshot !== undefined) {
