@@ -13,6 +13,7 @@ import {
   ApplyOrderError,
   CompactedError,
   DuplicateKeyError,
+  DuplicateRequestError,
   EmptyKeyError,
   FutureRevisionError,
   InvalidRequestError,
@@ -22,6 +23,7 @@ import {
   StoreFailedError,
 } from "./errors.js";
 import { createMemoryBackend } from "./memory-backend.js";
+import { MAX_REMEMBERED_RESULT_BYTES, REQUEST_ID_WINDOW } from "./request-table.js";
 import { backendFactories } from "./testdata/backends.js";
 import { dec, dumpBackend, enc, Harness, ok, rawBackend } from "./testdata/harness.js";
 
@@ -912,6 +914,48 @@ async function collectChunks(stream: AsyncIterable<Uint8Array>): Promise<Uint8Ar
 async function* toAsync(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const chunk of chunks) yield chunk;
 }
+
+describe("request-id window", () => {
+  it(`forgets an id after ${REQUEST_ID_WINDOW} newer ones, so only then is it applied again`, async () => {
+    const h = await Harness.open(createMemoryBackend());
+    const put = (id: bigint) => ({
+      id,
+      request: { case: "put" as const, value: { key: enc("k"), value: enc("v") } },
+    });
+    await h.apply(put(1n));
+    for (let next = 2; next <= REQUEST_ID_WINDOW; next += 4096) {
+      const last = Math.min(REQUEST_ID_WINDOW, next + 4095);
+      await h.applyAll(Array.from({ length: last - next + 1 }, (_, i) => put(BigInt(next + i))));
+    }
+    const revision = h.store.currentRevision();
+    expect(ok<{ header: { revision: bigint } }>(await h.apply(put(1n))).header.revision).toBe(2n);
+    expect(h.store.currentRevision()).toBe(revision);
+    await h.apply(put(BigInt(REQUEST_ID_WINDOW + 1)));
+    expect(ok<{ header: { revision: bigint } }>(await h.apply(put(1n))).header.revision).toBe(
+      BigInt(revision + 2),
+    );
+  }, 300_000);
+
+  it("answers the repeat of a request whose result was too large to keep with DUPLICATE_REQUEST", async () => {
+    const h = await Harness.open(createMemoryBackend());
+    const big = new Uint8Array(MAX_REMEMBERED_RESULT_BYTES);
+    await h.apply({ request: { case: "put", value: { key: enc("big"), value: big } } });
+    await h.put("other", "y");
+    // Its answer carries the big previous value, so it is too large to remember.
+    const request = {
+      id: 5n,
+      request: {
+        case: "put" as const,
+        value: { key: enc("big"), value: enc("small"), prevKv: true },
+      },
+    };
+    await h.apply(request);
+    const again = await h.apply(request);
+    expect(again).toBeInstanceOf(DuplicateRequestError);
+    expect(again).toMatchObject({ code: "DUPLICATE_REQUEST", grpcStatus: 9 });
+    expect(h.store.currentRevision()).toBe(4);
+  });
+});
 
 describe("openMvccStore", () => {
   it("refuses a backend holding data it cannot read, with CorruptState", async () => {

@@ -21,9 +21,9 @@ import { writeVarint } from "./kv-record.js";
  * How many applied request ids a store remembers. A fixed constant, not an option: the
  * table is replicated state, so every member must keep exactly the same ids.
  */
-export const REQUEST_ID_WINDOW = 4096;
+export const REQUEST_ID_WINDOW = 65_536;
 /** The total size of remembered results; older ids are forgotten first beyond it. */
-export const REQUEST_RESULT_WINDOW_BYTES = 8 * 1024 * 1024;
+export const REQUEST_RESULT_WINDOW_BYTES = 16 * 1024 * 1024;
 /** A result larger than this is not kept: a repeat of its id gets `DuplicateRequestError`. */
 export const MAX_REMEMBERED_RESULT_BYTES = 256 * 1024;
 
