@@ -1,5 +1,10 @@
 // Measures the client port's per-call CPU: the same Put handler served on the lean
-// node:http2 path and through connect-node. Run: node dist/bench-client-port.js <lean|connect> <port>
+// node:http2 path and through connect-node (docs/adr/014-server-client-port-lean-grpc.md).
+//   pnpm --filter raftkv exec tsx src/bench-client-port.ts lean 23790 &
+//   h2load -n 100000 -c 8 -m 32 -t 1 --data=put.bin -H 'content-type: application/grpc' \
+//     -H 'te: trailers' http://127.0.0.1:23790/etcdserverpb.KV/Put
+// put.bin is a gRPC-framed PutRequest (0x00, 4-byte big-endian length, the message); read
+// the server's CPU time from /proc/<pid>/stat before and after.
 import { create } from "@bufbuild/protobuf";
 import { KV, PutRequestSchema, PutResponseSchema } from "@raftkv/proto/etcd";
 import { ClientPort } from "./grpc/client-port.js";

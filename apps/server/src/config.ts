@@ -218,9 +218,10 @@ function parseUrls(flag: string, value: string): URL[] {
       } catch {
         throw new ConfigError(flag, `"${s}" is not a URL`);
       }
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        throw new ConfigError(flag, `"${s}" must use http or https`);
+      if (url.protocol === "https:") {
+        throw new ConfigError(flag, `"${s}": TLS is not supported by this server yet; use http`);
       }
+      if (url.protocol !== "http:") throw new ConfigError(flag, `"${s}" must use http`);
       if (url.port === "") throw new ConfigError(flag, `"${s}" must name a port`);
       if (url.pathname !== "/" || url.search !== "") {
         throw new ConfigError(flag, `"${s}" must not have a path or query`);
