@@ -57,7 +57,13 @@ const cases = [
   { outstanding: 256, batch: 1 },
   { outstanding: 4096, batch: 64 },
 ];
-const lines: string[] = [];
+const caseResults: {
+  label: string;
+  committed: number;
+  seconds: number;
+  leaderCpu: number;
+  prefix: string;
+}[] = [];
 for (const [n, c] of cases.entries()) {
   await Promise.all(children.map((child) => ask(child, "profile-start")));
   const result = await ask(leader, "load", { seconds: SECONDS, bytes: 256, ...c });
@@ -68,9 +74,13 @@ for (const [n, c] of cases.entries()) {
   );
   const committed = result.committed as number;
   const seconds = result.seconds as number;
-  lines.push(
-    `| ${c.outstanding} outstanding, proposeBatch of ${c.batch} | ${Math.round(committed / seconds)} | ${(((result.cpuMicros as number) / 1e6 / seconds) * 100).toFixed(0)}% |`,
-  );
+  caseResults.push({
+    label: `${c.outstanding} outstanding, proposeBatch of ${c.batch}`,
+    committed,
+    seconds,
+    leaderCpu: (result.cpuMicros as number) / 1e6 / seconds,
+    prefix: `case${n}-`,
+  });
 }
 await Promise.all(
   children.map(
@@ -123,32 +133,52 @@ function category(node: ProfileNode, parents: Map<number, ProfileNode>): string 
   return "other (event loop, timers, microtask plumbing)";
 }
 
-const totals = new Map<string, number>();
-for (const file of readdirSync(profileDir)) {
-  const profile = JSON.parse(readFileSync(join(profileDir, file), "utf8")) as {
-    nodes: ProfileNode[];
-    samples: number[];
-    timeDeltas: number[];
-  };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parents = new Map<number, ProfileNode>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n);
-  profile.samples.forEach((sample, i) => {
-    const key = category(byId.get(sample)!, parents);
-    totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
+/** CPU µs per category in the profiles whose file name starts with `prefix`. */
+function profileTotals(prefix: string): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const file of readdirSync(profileDir).filter((f) => f.startsWith(prefix))) {
+    const profile = JSON.parse(readFileSync(join(profileDir, file), "utf8")) as {
+      nodes: ProfileNode[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parents = new Map<number, ProfileNode>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n);
+    profile.samples.forEach((sample, i) => {
+      const key = category(byId.get(sample)!, parents);
+      totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    });
+  }
+  return totals;
+}
+
+const counted = ([k]: [string, number]) => k !== "idle" && k !== "profiler";
+const isTransport = (k: string) => k.startsWith("transport:");
+console.log(
+  "| case | commits/s | leader CPU | transport CPU µs per commit (3 members) | transport share of busy CPU | raft-core share | GC share |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+const all = new Map<string, number>();
+for (const r of caseResults) {
+  const totals = profileTotals(r.prefix);
+  for (const [k, v] of totals) all.set(k, (all.get(k) ?? 0) + v);
+  const busy = [...totals].filter(counted).reduce((n, [, v]) => n + v, 0);
+  const transport = [...totals].filter(([k]) => isTransport(k)).reduce((n, [, v]) => n + v, 0);
+  const share = (k: string) => `${(((totals.get(k) ?? 0) / busy) * 100).toFixed(0)}%`;
+  console.log(
+    `| ${r.label} | ${Math.round(r.committed / r.seconds)} | ${(r.leaderCpu * 100).toFixed(0)}% | ${(transport / r.committed).toFixed(1)} | ${((transport / busy) * 100).toFixed(0)}% | ${share("raft-core")} | ${share("garbage collector (all code)")} |`,
+  );
+}
+const busy = [...all].filter(counted).reduce((n, [, v]) => n + v, 0);
+console.log(
+  "\nCPU profile of all three members while the load ran, both cases (busy samples only):\n",
+);
+console.log("| where | CPU ms | share |");
+console.log("| --- | ---: | ---: |");
+for (const [k, v] of [...all].filter(counted).sort((a, b) => b[1] - a[1])) {
+  console.log(`| ${k} | ${Math.round(v / 1000)} | ${((v / busy) * 100).toFixed(1)}% |`);
 }
 if (process.env.KEEP_PROFILES === undefined) rmSync(profileDir, { recursive: true, force: true });
 else console.log("profiles in", profileDir);
-const counted = ([k]: [string, number]) => k !== "idle" && k !== "profiler";
-const busy = [...totals].filter(counted).reduce((n, [, v]) => n + v, 0);
-console.log("| case | commits/s | leader CPU |");
-console.log("| --- | ---: | ---: |");
-for (const l of lines) console.log(l);
-console.log("\nCPU profile of all three members while the load ran (busy samples only):\n");
-console.log("| where | CPU ms | share |");
-console.log("| --- | ---: | ---: |");
-for (const [k, v] of [...totals].filter(counted).sort((a, b) => b[1] - a[1])) {
-  console.log(`| ${k} | ${Math.round(v / 1000)} | ${((v / busy) * 100).toFixed(1)}% |`);
-}
 process.exit(0);

@@ -250,7 +250,8 @@ console.log(
   `\nAdded latency per hop (p50): ${fmt((percentile(ours, 0.5) - percentile(tcp, 0.5)) / 2)} ` +
     `(one hop = half a round trip; the difference to bare TCP is what the transport adds).`,
 );
-await request(child, "exit").catch(() => {});
+const exited = new Promise((resolve) => child.once("exit", resolve));
 child.send({ cmd: "exit" });
+await exited;
 await transport.close();
 process.exit(0);
