@@ -194,8 +194,9 @@ function collectProfiles(report: ComparisonReport, dir: string): ServerProfile[]
         server: run.server,
         member: member.name,
         isLeader: member.name === run.leader,
-        byPackage: summarizeCpuProfile(join(dir, file), 12, "package"),
-        byFunction: summarizeCpuProfile(join(dir, file), 15, "function"),
+        // One more than shown: the "(idle)" entry is left out of the tables.
+        byPackage: summarizeCpuProfile(join(dir, file), 13, "package"),
+        byFunction: summarizeCpuProfile(join(dir, file), 16, "function"),
       });
     }
   }
@@ -222,7 +223,7 @@ async function profile(args: string[]): Promise<number> {
   const top = whole(values.top, "top", 25);
   for (const e of summarizeCpuProfile(positionals[0] as string, top, values.by)) {
     console.log(
-      `${e.selfPercent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.frame}`,
+      `${e.selfPercent.toFixed(1).padStart(5)}% of all  ${e.busyPercent.toFixed(1).padStart(5)}% of busy  ${e.selfMs.toFixed(0).padStart(8)} ms  ${e.frame}`,
     );
   }
   return 0;

@@ -25,9 +25,9 @@ describe("summarizeCpuProfile", () => {
       }),
     );
     expect(summarizeCpuProfile(path)).toEqual([
-      { frame: "apply mvcc.js:10", selfMs: 4, selfPercent: 80 },
-      { frame: "(idle)", selfMs: 0.5, selfPercent: 10 },
-      { frame: "(anonymous)", selfMs: 0.5, selfPercent: 10 },
+      { frame: "apply mvcc.js:10", selfMs: 4, selfPercent: 80, busyPercent: (100 * 4) / 4.5 },
+      { frame: "(idle)", selfMs: 0.5, selfPercent: 10, busyPercent: 0 },
+      { frame: "(anonymous)", selfMs: 0.5, selfPercent: 10, busyPercent: (100 * 0.5) / 4.5 },
     ]);
   });
 

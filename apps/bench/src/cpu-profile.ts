@@ -9,6 +9,8 @@ export interface ProfileEntry {
   selfMs: number;
   /** Of all sampled time, idle included. */
   selfPercent: number;
+  /** Of the time the process was not idle: what a limit is made of. 0 for "(idle)". */
+  busyPercent: number;
 }
 
 interface ProfileNode {
@@ -85,6 +87,7 @@ export function summarizeCpuProfile(
     selfUs.set(frame, (selfUs.get(frame) ?? 0) + delta);
     totalUs += delta;
   });
+  const busyUs = totalUs - (selfUs.get("(idle)") ?? 0);
   return [...selfUs.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
@@ -92,5 +95,6 @@ export function summarizeCpuProfile(
       frame,
       selfMs: us / 1000,
       selfPercent: totalUs > 0 ? (100 * us) / totalUs : 0,
+      busyPercent: frame === "(idle)" || busyUs <= 0 ? 0 : (100 * us) / busyUs,
     }));
 }

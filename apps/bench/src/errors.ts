@@ -67,14 +67,6 @@ export class WorkerError extends BenchError {
   readonly code = "WORKER_FAILED";
 }
 
-/**
- * The revision delta of a put run does not match the puts the generator counted as
- * successful, so the run's numbers cannot be trusted.
- */
-export class CountMismatchError extends BenchError {
-  readonly code = "COUNT_MISMATCH";
-}
-
 /** An external tool (h2load) failed or printed output this package cannot parse. */
 export class ToolError extends BenchError {
   readonly code = "TOOL_FAILED";

@@ -23,7 +23,6 @@ export {
   CallTimeoutError,
   ClusterStartError,
   ConnectionClosedError,
-  CountMismatchError,
   GrpcStatusError,
   Http2ProtocolError,
   InvalidOptionError,

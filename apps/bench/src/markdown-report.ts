@@ -144,6 +144,8 @@ export function renderComparison(
   );
   lines.push("");
   lines.push(targetLine(etcd, raftkv), "");
+  const limit = limitLine(etcd, raftkv);
+  if (limit) lines.push(limit, "");
 
   const mismatches = countMismatches(report);
   lines.push("Count verification (revision delta after each put run vs. successful puts):", "");
@@ -241,16 +243,19 @@ export function renderComparison(
   for (const profile of profiles) {
     const table = (entries: ProfileEntry[], what: string): string[] =>
       markdownTable(
-        [what, "self ms", "share"],
+        [what, "self ms", "share of busy time"],
         ["l", "r", "r"],
-        entries.map((e) => [
-          `\`${e.frame.replaceAll("`", "'").replaceAll("|", "\\|")}\``,
-          int(e.selfMs),
-          `${e.selfPercent.toFixed(1)}%`,
-        ]),
+        entries
+          .filter((e) => e.frame !== "(idle)")
+          .map((e) => [
+            `\`${e.frame.replaceAll("`", "'").replaceAll("|", "\\|")}\``,
+            int(e.selfMs),
+            `${e.busyPercent.toFixed(1)}%`,
+          ]),
       );
+    const idle = profile.byPackage.find((e) => e.frame === "(idle)");
     lines.push(
-      `Where the ${profile.server} ${profile.isLeader ? "leader" : "follower"} (${profile.member}) spent its CPU over the whole run, fill and idle time included (\`node --cpu-prof\`, self time; "(program)" is native work V8 cannot attribute, such as libuv and addons), by package and by function:`,
+      `Where the ${profile.server} ${profile.isLeader ? "leader" : "follower"} (${profile.member}) spent its CPU over the whole run (fill, both servers' rounds; idle ${idle ? `${idle.selfPercent.toFixed(0)}%` : "unknown"} of the time), by package and by function (\`node --cpu-prof\` self time; "(program)" is native work V8 cannot attribute, such as libuv and addons):`,
       "",
       ...table(profile.byPackage, "package"),
       "",
@@ -282,6 +287,31 @@ function targetLine(etcd: ServerRun | null, raftkv: ServerRun | null): string {
   const met =
     r.load.opsPerSecond >= e.load.opsPerSecond && r.load.latencyMs.p99 <= e.load.latencyMs.p99;
   return `${prefix} **${met ? "met" : "not met"}** (${ratio(r.load.opsPerSecond / e.load.opsPerSecond)} ops/s, ${ratio(r.load.latencyMs.p99 / e.load.latencyMs.p99)} p99).`;
+}
+
+/**
+ * Says what bounds raftkv's put throughput at concurrency 128, from the CPU accounting:
+ * on a saturated machine throughput follows CPU per put, so the CPU ratio predicts the
+ * throughput ratio; with idle CPU left, waiting (disk, network round trips, batching) does.
+ */
+function limitLine(etcd: ServerRun | null, raftkv: ServerRun | null): string | null {
+  const e = find(etcd, "put c=128");
+  const r = find(raftkv, "put c=128");
+  if (!e || !r || e.serverCpuMs === null || r.serverCpuMs === null) return null;
+  if (e.load.measured === 0 || r.load.measured === 0 || !r.load.machineCpu) return null;
+  const perPut = (s: ScenarioResult, cpuMs: number | null): number =>
+    cpuMs === null ? Number.NaN : (cpuMs * 1000) / s.load.measured;
+  const eAll = perPut(e, e.serverCpuMs);
+  const rAll = perPut(r, r.serverCpuMs);
+  const cpuRatio = rAll / eAll;
+  const busy = (100 * r.load.machineCpu.busyMs) / r.load.machineCpu.totalMs;
+  const opsRatio = r.load.opsPerSecond / e.load.opsPerSecond;
+  const cpu =
+    `raftkv's members used ${rAll.toFixed(0)} µs of CPU per put against etcd's ${eAll.toFixed(0)} µs` +
+    ` (${cpuRatio.toFixed(2)}×; leader ${perPut(r, r.leaderCpuMs).toFixed(0)} vs ${perPut(e, e.leaderCpuMs).toFixed(0)} µs)`;
+  return busy >= 90
+    ? `What limits raftkv at put c=128: CPU. The machine was ${busy.toFixed(0)}% busy during its rounds, so throughput follows CPU per put: ${cpu}, which predicts ${(1 / cpuRatio).toFixed(2)}× etcd's throughput; it reached ${opsRatio.toFixed(2)}×.`
+    : `What limits raftkv at put c=128: not CPU alone. The machine was ${busy.toFixed(0)}% busy during its rounds, so waiting (fsync, replication round trips, batching) bounds it; ${cpu}; it reached ${opsRatio.toFixed(2)}× etcd's throughput.`;
 }
 
 function cpuRow(server: string, label: string, s: ScenarioResult): string[] {
