@@ -1,6 +1,7 @@
 import { type ClientHttp2Session, connect } from "node:http2";
 import { type Message, MessageType, type NodeId } from "@raftkv/raft-core";
 import { Backoff } from "./backoff.js";
+import { PeerNotFoundError } from "./errors.js";
 import { GrpcClientCall } from "./grpc-client-call.js";
 import { GrpcStatus } from "./grpc-status.js";
 import type { TransportLogger } from "./logger.js";
@@ -50,6 +51,7 @@ export class PeerClient {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingOutstandingSince = 0;
   private flushScheduled = false;
+  private readonly removed = new AbortController();
   private readonly control: PeerLane;
   private readonly append: PeerLane;
 
@@ -82,6 +84,11 @@ export class PeerClient {
 
   get connected(): boolean {
     return this.state === "connected";
+  }
+
+  /** Aborted (with PeerNotFoundError) when the peer is closed, e.g. removed from the cluster. */
+  get closedSignal(): AbortSignal {
+    return this.removed.signal;
   }
 
   /** Starts connecting if idle; messages sent meanwhile wait in the queues. */
@@ -142,6 +149,7 @@ export class PeerClient {
   close(): void {
     if (this.state === "closed") return;
     this.state = "closed";
+    this.removed.abort(new PeerNotFoundError(this.id));
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.connectTimer);
     clearInterval(this.keepaliveTimer);

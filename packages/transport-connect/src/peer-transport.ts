@@ -192,8 +192,9 @@ export class PeerTransport implements Transport, PeerDirectory, AsyncDisposable 
   /**
    * Streams a snapshot to `message.to` over InstallSnapshot. Resolves once the receiver
    * has verified the data and its Raft node has taken the snapshot in. Rejects with
-   * PeerNotFoundError, TransportClosedError, or SnapshotTransferError (whose `cause` is
-   * the last failure, e.g. a PeerRejectedError); Raft then retries with a new snapshot.
+   * PeerNotFoundError (unknown, or removed during the transfer), TransportClosedError, or
+   * SnapshotTransferError (whose `cause` is the last failure, e.g. a PeerRejectedError);
+   * Raft then retries with a new snapshot.
    */
   sendSnapshot(message: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
     if (this.state === "closed") return Promise.reject(new TransportClosedError());
@@ -209,7 +210,7 @@ export class PeerTransport implements Transport, PeerDirectory, AsyncDisposable 
       { id: client.id, currentUrl: () => client.currentUrl, stats: client.stats },
       message,
       data,
-      this.closing.signal,
+      AbortSignal.any([this.closing.signal, client.closedSignal]),
     );
     const run = sender.run();
     const tracked = run.catch(() => {});
@@ -265,7 +266,7 @@ export class PeerTransport implements Transport, PeerDirectory, AsyncDisposable 
   async close(): Promise<void> {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.closing.abort();
+    this.closing.abort(new TransportClosedError());
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
     await this.server.close();

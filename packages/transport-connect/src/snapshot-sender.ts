@@ -54,16 +54,19 @@ export class SnapshotSender {
     this.source = data[Symbol.asyncIterator]();
   }
 
-  /** Runs the transfer to the end; rejects with SnapshotTransferError or TransportClosedError. */
+  /**
+   * Runs the transfer to the end; rejects with SnapshotTransferError, or with the reason
+   * of `signal` (TransportClosedError, PeerNotFoundError) when it is aborted.
+   */
   async run(): Promise<void> {
     const { options, logger } = this.context;
     const backoff = new Backoff(options.backoff, options.random);
-    const onAbort = () => this.teardown(new TransportClosedError());
+    const onAbort = () => this.teardown(this.abortReason());
     this.signal.addEventListener("abort", onAbort, { once: true });
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          if (this.signal.aborted) throw new TransportClosedError();
+          if (this.signal.aborted) throw this.abortReason();
           await this.attempt(attempt);
           this.target.stats.snapshotsSent++;
           this.target.stats.snapshotBytesSent += this.read;
@@ -79,7 +82,7 @@ export class SnapshotSender {
           return;
         } catch (error) {
           this.teardown(error instanceof Error ? error : new Error(String(error)));
-          if (this.signal.aborted) throw new TransportClosedError({ cause: error });
+          if (this.signal.aborted) throw this.abortReason();
           if (!(error instanceof RetryableFailure) || attempt >= options.snapshotMaxAttempts) {
             throw error instanceof SnapshotTransferError
               ? error
@@ -270,6 +273,12 @@ export class SnapshotSender {
         cause: rejected,
       },
     );
+  }
+
+  /** Why the transfer was stopped from outside: the transport closed, or the peer was removed. */
+  private abortReason(): Error {
+    const reason: unknown = this.signal.reason;
+    return reason instanceof Error ? reason : new TransportClosedError({ cause: reason });
   }
 
   private teardown(reason: Error | undefined): void {

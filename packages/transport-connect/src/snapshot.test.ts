@@ -157,6 +157,24 @@ describe("snapshot streaming", () => {
     expect(await settled).toBeInstanceOf(TransportClosedError);
   });
 
+  it("fails a transfer in flight with PeerNotFoundError when the peer is removed", async () => {
+    const a = await member(1);
+    const b = await member(2);
+    const proxy = new TcpProxy(b.port);
+    cleanup.push(() => proxy.close());
+    const proxyPort = await proxy.start();
+    a.transport.addPeer(2, [`http://127.0.0.1:${proxyPort}`]);
+    b.transport.addPeer(1, [a.url]);
+    proxy.hold(true);
+    const pulled = { bytes: 0 };
+    const settled = a.transport
+      .sendSnapshot(snapshotMessage(1, 2, 7), source(1024 * MiB, pulled))
+      .catch((e: unknown) => e);
+    await eventually(() => pulled.bytes > 0, "the transfer to start");
+    a.transport.removePeer(2);
+    expect(await settled).toBeInstanceOf(PeerNotFoundError);
+  });
+
   it("refuses data whose checksum does not match, and never hands it to Raft", async () => {
     const b = await member(2, { peers: [{ id: 1, urls: ["http://127.0.0.1:1"] }] });
     const data = Buffer.from("snapshot bytes");
