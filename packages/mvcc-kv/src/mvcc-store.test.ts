@@ -7,6 +7,7 @@ import {
   Compare_CompareTarget as Target,
   type TxnResponse,
 } from "@raftkv/proto";
+import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import type { MvccBackend } from "./backend.js";
 import {
@@ -954,6 +955,25 @@ describe("request-id window", () => {
     expect(again).toBeInstanceOf(DuplicateRequestError);
     expect(again).toMatchObject({ code: "DUPLICATE_REQUEST", grpcStatus: 9 });
     expect(h.store.currentRevision()).toBe(4);
+  });
+});
+
+describe("metrics", () => {
+  it("reports revisions, keys, cache bytes and applied entries in the given registry", async () => {
+    const registry = new Registry();
+    const h = await Harness.open(createMemoryBackend(), { registry });
+    await h.put("a", "1");
+    await h.put("b", "2");
+    await h.compactOk(2);
+    await h.get("a");
+    const text = await registry.metrics();
+    expect(text).toContain("raftkv_mvcc_current_revision 3");
+    expect(text).toContain("raftkv_mvcc_compacted_revision 2");
+    expect(text).toContain("raftkv_mvcc_keys 2");
+    expect(text).toContain("raftkv_mvcc_applied_entries_total 3");
+    expect(text).toContain("raftkv_mvcc_ranges_total 1");
+    expect(text).toMatch(/raftkv_mvcc_value_cache_bytes [1-9]/);
+    expect(text).toContain("raftkv_mvcc_apply_batch_seconds_count 3");
   });
 });
 
