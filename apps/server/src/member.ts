@@ -142,6 +142,8 @@ export class RaftKvMember {
           .map((m) => ({ id: m.id, urls: m.peerUrls })),
         logger: logger.child({ component: "transport" }),
         registry: metrics.registry,
+        // Incoming snapshots are spooled beside the member's data, not in the OS temp dir.
+        snapshot: { dir: join(config.dataDir, "snap-incoming") },
       });
       // Registered before Raft starts, so a leader is never without it.
       const forwardRoute = {

@@ -91,6 +91,14 @@ export interface RaftNodeOptions<R> {
   maxPendingProposals?: number | undefined;
   /** Default timeout of `readIndex` in milliseconds. Default 5,000. */
   readTimeoutMs?: number | undefined;
+  /**
+   * Committed entries handed to the state machine but not yet applied, beyond which the
+   * Ready loop waits for the state machine before taking the next Ready. Applying runs
+   * beside the loop (like etcd's apply goroutine), so a slow apply does not hold up
+   * saving and replicating new entries; this bounds the memory it may fall behind by.
+   * Default 65,536.
+   */
+  maxApplyBacklogEntries?: number | undefined;
   logger?: Logger | undefined;
   /** A prom-client registry to register the node's metrics in. Default: no metrics. */
   registry?: Registry | undefined;
@@ -161,6 +169,7 @@ export class RaftNode<R = unknown> {
       | "compactionKeepEntries"
       | "maxPendingProposals"
       | "readTimeoutMs"
+      | "maxApplyBacklogEntries"
     >
   >;
   private readonly proposals = new Map<number, PendingProposal>();
@@ -178,6 +187,13 @@ export class RaftNode<R = unknown> {
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
   private fatal: Error | undefined;
+  /** Committed batches waiting for the state machine, in log order. */
+  private applyQueue: Entry[][] = [];
+  private applyBacklog = 0;
+  /** The apply loop while it runs. */
+  private applying: Promise<void> | undefined;
+  /** Work that must see the state machine exactly at `applied` (snapshot captures). */
+  private atApplyBoundary: Array<() => void> = [];
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private lastLeader: LeaderChange = { leader: 0, term: 0, role: Role.Follower };
@@ -206,6 +222,7 @@ export class RaftNode<R = unknown> {
       compactionKeepEntries: options.compactionKeepEntries ?? 1_000,
       maxPendingProposals: options.maxPendingProposals ?? 100_000,
       readTimeoutMs: options.readTimeoutMs ?? 5_000,
+      maxApplyBacklogEntries: options.maxApplyBacklogEntries ?? 65_536,
     };
     this.metrics =
       options.registry === undefined ? undefined : createRaftMetrics(options.registry, options.id);
@@ -420,6 +437,7 @@ export class RaftNode<R = unknown> {
       this.notify();
     }
     await this.loop;
+    while (this.applying !== undefined) await this.applying;
     this.failAll(new StoppedError("the raft node is stopped", { cause: this.fatal }));
     for (const s of this.incomingSnapshots.values()) s.done(new StoppedError());
     this.incomingSnapshots.clear();
@@ -451,18 +469,24 @@ export class RaftNode<R = unknown> {
       try {
         await this.handleReady(rd);
       } catch (e) {
-        // Raft's state is now ahead of what storage or the state machine holds; going on
-        // could break its guarantees, so the node stops.
-        this.fatal = e instanceof Error ? e : new Error(String(e));
-        this.logger.error({ err: this.fatal, id: this.id }, "raft node stopped by an error");
-        this.stopped = true;
-        if (this.timer !== undefined) clearInterval(this.timer);
-        this.failAll(
-          new StoppedError("the raft node stopped after an error", { cause: this.fatal }),
-        );
+        this.stopOnError(e);
         return;
       }
     }
+  }
+
+  /**
+   * Raft's state is now ahead of what storage or the state machine holds; going on could
+   * break its guarantees, so the node stops.
+   */
+  private stopOnError(e: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = e instanceof Error ? e : new Error(String(e));
+    this.logger.error({ err: this.fatal, id: this.id }, "raft node stopped by an error");
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.wake?.();
+    this.failAll(new StoppedError("the raft node stopped after an error", { cause: this.fatal }));
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -477,7 +501,14 @@ export class RaftNode<R = unknown> {
       }
     }
     this.send(rd.messagesAfterSave);
-    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    if (rd.committedEntries.length > 0) {
+      this.enqueueApply(rd.committedEntries);
+      // A membership change must be in force before Raft goes on (votes from removed
+      // members must not count), as etcd's server waits for its apply loop there.
+      const confChange = rd.committedEntries.some((e) => e.type !== EntryType.Normal);
+      if (confChange || this.applyBacklog > this.opts.maxApplyBacklogEntries)
+        await this.drainApply();
+    }
     for (const rs of rd.readStates) {
       const read = this.reads.get(contextKey(rs.context));
       if (read !== undefined) {
@@ -515,7 +546,18 @@ export class RaftNode<R = unknown> {
    * may be later than the log's compaction point Raft asked for (like etcd's merged
    * snapshot); the follower then holds at least what it needs.
    */
+  /** Runs `work` when the state machine holds exactly the entries up to `applied`. */
+  private atApplyPoint(work: () => void): void {
+    if (this.applying === undefined) work();
+    else this.atApplyBoundary.push(work);
+  }
+
   private sendSnapshot(m: Message): void {
+    this.atApplyPoint(() => this.sendSnapshotNow(m));
+  }
+
+  private sendSnapshotNow(m: Message): void {
+    if (this.stopped) return;
     const index = this.applied;
     const term = this.raw.log().term(index);
     const meta: SnapshotMetadata = { index, term, confState: this.confStateAt(index) };
@@ -552,6 +594,7 @@ export class RaftNode<R = unknown> {
     }
     this.incomingSnapshots.delete(meta.index);
     try {
+      await this.drainApply();
       await this.sm.restore(meta, incoming.data);
       await this.logStore.applySnapshot(meta);
     } catch (e) {
@@ -585,6 +628,46 @@ export class RaftNode<R = unknown> {
       }
     }
     this.logger.info({ index: meta.index, term: meta.term }, "installed snapshot");
+  }
+
+  private enqueueApply(entries: Entry[]): void {
+    this.applyQueue.push(entries);
+    this.applyBacklog += entries.length;
+    if (this.applying === undefined) this.applying = this.runApply();
+  }
+
+  /** Applies queued batches one after another, in log order, beside the Ready loop. */
+  private async runApply(): Promise<void> {
+    try {
+      for (;;) {
+        const batch = this.applyQueue.shift();
+        if (batch === undefined) break;
+        await this.apply(batch);
+        this.applyBacklog -= batch.length;
+        this.serveReads();
+        this.metrics?.setApplied(this.applied);
+        if (this.applyQueue.length > 0 && this.atApplyBoundary.length > 0) this.runBoundaryWork();
+      }
+    } catch (e) {
+      this.applyQueue = [];
+      this.applyBacklog = 0;
+      this.stopOnError(e);
+    } finally {
+      this.applying = undefined;
+      this.runBoundaryWork();
+    }
+  }
+
+  private runBoundaryWork(): void {
+    const work = this.atApplyBoundary;
+    this.atApplyBoundary = [];
+    for (const w of work) w();
+  }
+
+  /** Resolves once every committed entry handed out so far has been applied. */
+  private async drainApply(): Promise<void> {
+    while (this.applying !== undefined) await this.applying;
+    if (this.fatal !== undefined) throw this.fatal;
   }
 
   private async apply(entries: Entry[]): Promise<void> {
