@@ -7,7 +7,7 @@
  * Implemented in memory by `createMemoryBackend()` (this package) and on a RocksDB
  * column family by `@raftkv/wal-rocksdb`, which implements it structurally (it must not
  * import this package). mvcc-kv's own tests run one shared suite of backend rules
- * (`src/testing/backend-suite.ts`) against both.
+ * (`src/testdata/backend-suite.ts`) against both.
  *
  * Keys and values are opaque bytes; keys are ordered by unsigned byte-wise comparison
  * (memcmp, then shorter first), which is RocksDB's default comparator. mvcc-kv uses
