@@ -842,6 +842,38 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       expect(await dumpBackend(other.backend)).toEqual(await dumpBackend(source.backend));
     });
 
+    it("serves reads during a restore from the old state, then from the new one, never a mix", async () => {
+      const source = await fresh();
+      await source.applyAll(
+        Array.from({ length: 3000 }, (_, i) => ({
+          request: { case: "put" as const, value: { key: enc(`new${i}`), value: enc("v") } },
+        })),
+      );
+      const chunks = await collectChunks(source.store.snapshot());
+      // No cache: every read fetches from the backend while the restore writes to it.
+      const target = await fresh({ valueCacheBytes: 0 });
+      await target.put("old", "state");
+      let done = false;
+      const restoring = target.store.restore({ index: 3000 }, toAsync(chunks)).finally(() => {
+        done = true;
+      });
+      const seen = new Set<number>();
+      const readAll = async () => {
+        const response = await target.range({
+          key: Uint8Array.of(0),
+          rangeEnd: Uint8Array.of(0),
+          limit: 5n,
+        });
+        expect(response.kvs.length).toBe(Math.min(5, Number(response.count)));
+        seen.add(Number(response.count));
+      };
+      while (!done) await readAll();
+      await restoring;
+      await readAll();
+      expect([...seen].every((n) => n === 1 || n === 3000)).toBe(true);
+      expect(seen.has(3000)).toBe(true);
+    });
+
     it("hashes a revision the same on replicas and differently once the state differs", async () => {
       const [x, y] = [await fresh(), await fresh()];
       for (const h of [x, y]) {
