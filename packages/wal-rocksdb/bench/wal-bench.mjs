@@ -107,8 +107,16 @@ for (let round = 0; round < 6; round++) {
 const fsync = median(raws);
 const single = median(singles);
 const ratio = median(singles.map((x, i) => x / raws[i]));
-rows.push(["raw fdatasync of the data dir's disk (256 B write + fdatasync)", `${fsync.toFixed(0)}/s`, `physical limit; rounds: ${raws.map((x) => x.toFixed(0)).join(", ")}`]);
-rows.push(["synced appends, 1 writer, one 256 B entry per save", `${single.toFixed(0)} entries/s`, `${(ratio * 100).toFixed(0)}% of raw fdatasync, median of alternating rounds (target ≥ 80%)`]);
+rows.push([
+  "raw fdatasync of the data dir's disk (256 B write + fdatasync)",
+  `${fsync.toFixed(0)}/s`,
+  `physical limit; rounds: ${raws.map((x) => x.toFixed(0)).join(", ")}`,
+]);
+rows.push([
+  "synced appends, 1 writer, one 256 B entry per save",
+  `${single.toFixed(0)} entries/s`,
+  `${(ratio * 100).toFixed(0)}% of raw fdatasync, median of alternating rounds (target ≥ 80%)`,
+]);
 for (const writers of [16, 128]) {
   const rate = await syncedAppends(writers);
   rows.push([

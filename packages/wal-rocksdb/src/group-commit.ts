@@ -1,5 +1,5 @@
 import { StorageFailedError, StoreClosedError } from "./errors.js";
-import type { NativeDb } from "./native.js";
+import type { NativeDb, NativeWalFile } from "./native.js";
 import type { WalSyncer } from "./wal-sync.js";
 
 /** One operation of an atomic write, on stored (already keyspace-prefixed) keys. */
@@ -172,9 +172,10 @@ export class GroupCommitter {
           break;
         }
         for (const w of group) w.onLanded?.();
+        const current = group.some((w) => w.sync) ? this.wal.currentWal() : undefined;
         if (syncing !== undefined) await syncing;
         if (this.failure !== undefined) break;
-        syncing = this.syncAndResolve(group);
+        syncing = this.syncAndResolve(group, current);
       }
       if (syncing !== undefined) await syncing;
       syncing = undefined;
@@ -202,9 +203,12 @@ export class GroupCommitter {
   }
 
   /** Never rejects: a failed sync fails the committer instead. */
-  private async syncAndResolve(group: Queued[]): Promise<void> {
+  private async syncAndResolve(
+    group: Queued[],
+    current: Promise<NativeWalFile> | undefined,
+  ): Promise<void> {
     try {
-      if (group.some((w) => w.sync)) await this.wal.sync();
+      if (current !== undefined) await this.wal.sync(current);
     } catch (err) {
       this.fail(err);
       return;

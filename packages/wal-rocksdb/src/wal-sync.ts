@@ -1,7 +1,7 @@
 import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DurabilityUnavailableError } from "./errors.js";
-import type { NativeDb } from "./native.js";
+import type { NativeDb, NativeWalFile } from "./native.js";
 
 /**
  * Makes completed RocksDB writes durable by syncing the write-ahead log they were
@@ -43,14 +43,28 @@ export class WalSyncer {
     await this.sync();
   }
 
-  /** Syncs every WAL written since the last call; see the class invariant. */
-  async sync(): Promise<void> {
+  /**
+   * Asks RocksDB which WAL is current. Call it right after a write lands and before the
+   * next one is dispatched: the call takes the DB mutex on the JavaScript thread, and
+   * would wait there for a write in progress.
+   */
+  currentWal(): Promise<NativeWalFile> {
+    const current = this.db.currentWalFile();
+    current.catch(() => {});
+    return current;
+  }
+
+  /**
+   * Syncs every WAL written before `current` was asked for (default: now); see the class
+   * invariant.
+   */
+  async sync(current: Promise<NativeWalFile> = this.currentWal()): Promise<void> {
     const wal = this.wal;
     if (wal === undefined) throw new Error("WalSyncer.sync before start");
     // The datasync and the rotation check run concurrently: only a rotation costs more.
-    const [, current] = await Promise.all([wal.datasync(), this.db.currentWalFile()]);
-    if (current.number !== this.walNumber) {
-      await this.switchTo(current.number, current.path, this.walNumber);
+    const [, latest] = await Promise.all([wal.datasync(), current]);
+    if (latest.number !== this.walNumber) {
+      await this.switchTo(latest.number, latest.path, this.walNumber);
     }
   }
 

@@ -1,10 +1,15 @@
 // Child process of crash.test.ts: appends synced batches to a data dir as fast as it can,
 // several saves in flight at once (so group commit merges them), and prints one line per
 // acknowledged save. The parent SIGKILLs it at a random moment and checks the data dir.
-//   node crash-writer.mjs <dir> <seed>
+//   node crash-writer.mjs <dir> <seed> <journal>
+// Saves and acks are appended to the journal file with writeSync: a pipe would buffer
+// them in this process when the reader is slow, and SIGKILL would lose them.
+import { openSync, writeSync } from "node:fs";
 import { openRocksStorage } from "../../dist/index.js";
 
-const [dir, seedArg] = process.argv.slice(2);
+const [dir, seedArg, journalPath] = process.argv.slice(2);
+const journal = openSync(journalPath, "a");
+const record = (line) => writeSync(journal, `${line}\n`);
 let seed = Number(seedArg) >>> 0 || 1;
 const rand = () => {
   seed = (seed * 1664525 + 1013904223) >>> 0;
@@ -40,12 +45,12 @@ for (;;) {
     }
     commit = Math.max(commit, first + count - 1 - 5, 0);
     const hs = { term, vote: 1, commit };
-    // Written before the save starts (stdout to a pipe is synchronous on Linux), so the
-    // parent knows every save that may have reached the disk.
-    process.stdout.write(`save ${first} ${count} ${term} ${commit}\n`);
+    // Recorded before the save starts, so the parent knows every save that may have
+    // reached the disk.
+    record(`save ${first} ${count} ${term} ${commit}`);
     const p = logStore.save(hs, entries, { sync: true }).then(() => {
       inFlight.delete(p);
-      process.stdout.write(`ack ${first}\n`);
+      record(`ack ${first}`);
     });
     inFlight.add(p);
     if (rand() < 0.03 && commit - 2 > logStore.firstIndex()) {
