@@ -112,7 +112,50 @@ async function cluster(
   return { net, leader };
 }
 
+/** A state machine whose applies wait until the test opens the gate. */
+class GatedStateMachine extends TestStateMachine {
+  private gate: Promise<void> = Promise.resolve();
+  private openGate: () => void = () => {};
+  close(): void {
+    this.gate = new Promise((r) => {
+      this.openGate = r;
+    });
+  }
+  open(): void {
+    this.openGate();
+  }
+  override async apply(entries: readonly Entry[]): Promise<Array<string | undefined>> {
+    await this.gate;
+    return super.apply(entries);
+  }
+}
+
 describe("RaftNode", () => {
+  it("keeps saving and committing while the state machine is slow: applying runs beside the Ready loop", async () => {
+    const net = new MemoryNetwork();
+    const machines = new Map<number, GatedStateMachine>();
+    for (const id of [1, 2, 3]) {
+      const sm = new GatedStateMachine();
+      machines.set(id, sm);
+      await start(net, id, {}, new MemoryLogStore(), sm);
+    }
+    const leader = await waitFor(() => members.find((m) => m.node.isLeader));
+    await leader.node.propose(enc.encode("warm-up"));
+    const gated = machines.get(leader.id)!;
+    gated.close();
+    const applied = leader.node.status().appliedIndex;
+    const x = leader.node.propose(enc.encode("x"));
+    await waitFor(() => leader.node.status().commit > applied);
+    // The leader cannot apply x, yet it must still save, replicate and commit y.
+    const y = leader.node.propose(enc.encode("y"));
+    await waitFor(() => leader.node.status().commit >= applied + 2);
+    expect(leader.node.status().appliedIndex).toBe(applied);
+    expect(gated.values).not.toContain("x");
+    gated.open();
+    expect([(await x)?.split(" ")[1], (await y)?.split(" ")[1]]).toEqual(["x", "y"]);
+    expect(gated.values.slice(-2)).toEqual(["x", "y"]);
+  });
+
   it("elects a leader; propose resolves with the state machine's result once applied everywhere", async () => {
     const { leader } = await cluster();
     const result = await leader.node.propose(enc.encode("hello"));
