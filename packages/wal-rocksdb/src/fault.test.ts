@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Entry } from "@raftkv/raft-core";
+import { Registry } from "prom-client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { StorageFailedError } from "./errors.js";
 import { openRocksStorage, type RocksStorage } from "./rocks-storage.js";
@@ -82,7 +83,8 @@ describe("disk faults", () => {
     if (mountError !== undefined) return ctx.skip(`cannot mount a tmpfs here: ${mountError}`);
     await withTmpfs("3m", async (mountPoint) => {
       const dir = join(mountPoint, "full");
-      const storage = await openRocksStorage({ dir, clusterId: "fault", memberId: 1 });
+      const registry = new Registry();
+      const storage = await openRocksStorage({ dir, clusterId: "fault", memberId: 1, registry });
       let acked: number;
       try {
         await storage.logStore.load();
@@ -91,6 +93,7 @@ describe("disk faults", () => {
         expect(result.error).toBeInstanceOf(StorageFailedError);
         expect((result.error as Error).message).toMatch(/No space left on device/);
         expect(acked).toBeGreaterThan(10);
+        expect(await registry.metrics()).toContain('wal_storage_failures_total{member="1"} 1');
         // Once a write failed, the store refuses every later one, even a small one.
         await expect(
           storage.logStore.save({ term: 1, vote: 1, commit: 0 }, [], { sync: true }),

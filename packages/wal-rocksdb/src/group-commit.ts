@@ -1,4 +1,5 @@
 import { StorageFailedError, StoreClosedError } from "./errors.js";
+import { noWalMetrics, type WalMetrics } from "./metrics.js";
 import type { NativeDb, NativeWalFile } from "./native.js";
 import type { WalSyncer } from "./wal-sync.js";
 
@@ -48,6 +49,8 @@ export interface GroupHooks {
   beforeWrite?: (group: readonly PendingWrite[]) => void;
   /** Once the group resolved or failed; called once per group, in order. */
   afterWrite?: (group: readonly PendingWrite[]) => void;
+  /** The committer stopped on this error; called once. */
+  failed?: (error: StorageFailedError) => void;
 }
 
 /**
@@ -79,6 +82,7 @@ export class GroupCommitter {
     private readonly wal: WalSyncer,
     options: GroupCommitOptions = {},
     private readonly hooks: GroupHooks = {},
+    private readonly metrics: WalMetrics = noWalMetrics,
   ) {
     this.maxBatchBytes = options.maxBatchBytes ?? 16 * 1024 * 1024;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024;
@@ -172,7 +176,9 @@ export class GroupCommitter {
         this.unresolved.push(group);
         this.hooks.beforeWrite?.(group);
         try {
+          const started = performance.now();
           await this.writeGroup(group);
+          this.metrics.groupWritten(group.length, (performance.now() - started) / 1000);
         } catch (err) {
           this.fail(err);
           break;
@@ -214,7 +220,11 @@ export class GroupCommitter {
     current: Promise<NativeWalFile> | undefined,
   ): Promise<void> {
     try {
-      if (current !== undefined) await this.wal.sync(current);
+      if (current !== undefined) {
+        const started = performance.now();
+        await this.wal.sync(current);
+        this.metrics.walSynced((performance.now() - started) / 1000);
+      }
     } catch (err) {
       this.fail(err);
       return;
@@ -233,11 +243,13 @@ export class GroupCommitter {
   /** Rejects every write not yet resolved, and every later one. */
   private fail(cause: unknown): void {
     if (this.failure !== undefined) return;
+    this.metrics.failed();
     const reason = rootMessage(cause);
     this.failure = new StorageFailedError(
       `write to the data dir failed (${reason}); the store accepts no more writes`,
       { cause },
     );
+    this.hooks.failed?.(this.failure);
     const groups = this.unresolved.splice(0);
     for (const group of groups) this.hooks.afterWrite?.(group);
     const failed = [...groups.flat(), ...this.queue.splice(0)];

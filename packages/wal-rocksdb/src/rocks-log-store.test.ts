@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Entry, HardState } from "@raftkv/raft-core";
+import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeEntry } from "./entry-codec.js";
 import {
@@ -347,6 +348,22 @@ describe("openRocksStorage", () => {
     await expect(openRocksStorage({ dir, clusterId: "a", memberId: 0 })).rejects.toThrow(
       InvalidArgumentError,
     );
+  });
+
+  it("reports group commits and WAL syncs in the given prom-client registry", async () => {
+    const registry = new Registry();
+    const dir = await tempDir();
+    const storage = await openRocksStorage({ dir, clusterId: "m", memberId: 3, registry });
+    open.push(storage);
+    await storage.logStore.load();
+    await Promise.all([
+      storage.logStore.save(hs(1, 1, 0), [entry(1, 1)], sync),
+      storage.logStore.save(hs(1, 1, 0), [entry(2, 1)], sync),
+    ]);
+    const text = await registry.metrics();
+    expect(text).toMatch(/wal_group_commit_writes_count\{member="3"\} [1-9]/);
+    expect(text).toMatch(/wal_fsync_duration_seconds_count\{member="3"\} [1-9]/);
+    expect(text).toContain("# TYPE wal_storage_failures_total counter");
   });
 
   it("rejects writes after close with StoreClosedError", async () => {

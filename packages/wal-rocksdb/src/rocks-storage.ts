@@ -1,5 +1,6 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { resolve } from "node:path";
+import type { Registry } from "prom-client";
 import { isU64 } from "./binary.js";
 import {
   DataDirLockedError,
@@ -11,6 +12,7 @@ import { type GroupCommitOptions, GroupCommitter, type GroupHooks } from "./grou
 import { MetaKey } from "./keys.js";
 import { silentWalLogger, type WalLogger } from "./logger.js";
 import { decodeIdentity, decodeIndex, encodeIdentity, encodeIndex } from "./meta-codec.js";
+import { createWalMetrics, noWalMetrics } from "./metrics.js";
 import { createNativeDb, type NativeDb } from "./native.js";
 import { RocksLogStore } from "./rocks-log-store.js";
 import { RocksMvccBackend } from "./rocks-mvcc-backend.js";
@@ -35,6 +37,12 @@ export interface OpenRocksStorageOptions {
   groupCommit?: GroupCommitOptions | undefined;
   /** RocksDB memtable size in bytes before a flush to disk. Default 64 MiB. */
   writeBufferSize?: number | undefined;
+  /**
+   * prom-client registry for the store's metrics (`wal_fsync_duration_seconds`,
+   * `wal_write_duration_seconds`, `wal_group_commit_writes`, `wal_storage_failures_total`,
+   * label `member`). Default: none kept.
+   */
+  registry?: Registry | undefined;
 }
 
 /** One member's durable storage: the Raft log store and mvcc-kv's backend, on one RocksDB. */
@@ -124,7 +132,9 @@ async function initialize(
   });
 
   const hooks: GroupHooks = {};
-  const committer = new GroupCommitter(db, wal, options.groupCommit, hooks);
+  const metrics =
+    options.registry === undefined ? noWalMetrics : createWalMetrics(options.registry, memberId);
+  const committer = new GroupCommitter(db, wal, options.groupCommit, hooks, metrics);
   if (created) {
     const identity = encodeIdentity({ formatVersion: FORMAT_VERSION, clusterId, memberId });
     await committer.submit({
@@ -159,6 +169,12 @@ async function initialize(
   const backend = new RocksMvccBackend(db, committer, appliedIndex, closeOne);
   hooks.beforeWrite = (group) => backend.beforeWrite(group);
   hooks.afterWrite = (group) => backend.afterWrite(group);
+  hooks.failed = (error) => {
+    logger.error(
+      { dir, err: error.cause, code: error.code },
+      "data dir write failed; writes stopped",
+    );
+  };
 
   logger.info({ dir, clusterId, memberId, created, appliedIndex }, "data dir opened");
   const close = async (): Promise<void> => {
