@@ -2,7 +2,6 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   CompactionResponseSchema,
   DeleteRangeResponseSchema,
-  type PutResponse,
   PutResponseSchema,
   TxnResponseSchema,
 } from "@raftkv/proto";
@@ -49,7 +48,7 @@ interface Remembered {
  * as the request's effects, and carried in snapshots.
  */
 export class RequestTable {
-  private readonly byId = new Map<bigint, Remembered>();
+  private readonly byId = new Map<number | bigint, Remembered>();
   private readonly fifo: Remembered[] = [];
   private head = 0;
   private nextSeq = 1;
@@ -63,7 +62,7 @@ export class RequestTable {
 
   /** The first result of `id`, if it was applied within the window. */
   lookup(id: bigint): ApplyResult | undefined {
-    const entry = this.byId.get(id);
+    const entry = this.byId.get(idKey(id));
     return entry === undefined ? undefined : decodeResult(entry);
   }
 
@@ -75,8 +74,8 @@ export class RequestTable {
     while (this.byId.size > REQUEST_ID_WINDOW || this.bytes > REQUEST_RESULT_WINDOW_BYTES) {
       const oldest = this.fifo[this.head]!;
       this.fifo[this.head++] = undefined as never;
-      if (this.byId.get(oldest.id) === oldest) {
-        this.byId.delete(oldest.id);
+      if (this.byId.get(idKey(oldest.id)) === oldest) {
+        this.byId.delete(idKey(oldest.id));
         this.bytes -= oldest.bytes.length;
       }
       batch.delete(this.keys.requestKey(oldest.seq));
@@ -95,25 +94,53 @@ export class RequestTable {
   }
 
   private add(entry: Remembered): void {
-    const previous = this.byId.get(entry.id);
+    const key = idKey(entry.id);
+    const previous = this.byId.get(key);
     if (previous !== undefined) this.bytes -= previous.bytes.length;
-    this.byId.set(entry.id, entry);
+    this.byId.set(key, entry);
     this.fifo.push(entry);
     this.bytes += entry.bytes.length;
   }
 }
 
 function readId(bytes: Uint8Array): bigint {
-  return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
+  let id = 0n;
+  for (let i = 0; i < 8; i++) id = (id << 8n) | BigInt(bytes[i]!);
+  return id;
 }
 
+/**
+ * Writes `id` as 8 big-endian bytes without a DataView: asking a small typed array for
+ * its `.buffer` moves it off the V8 heap, which costs more than the rest of `remember`.
+ */
+function writeId(out: Uint8Array, id: bigint): void {
+  const hi = Number(id >> 32n);
+  const lo = Number(id & 0xffff_ffffn);
+  out[0] = hi >>> 24;
+  out[1] = (hi >>> 16) & 0xff;
+  out[2] = (hi >>> 8) & 0xff;
+  out[3] = hi & 0xff;
+  out[4] = lo >>> 24;
+  out[5] = (lo >>> 16) & 0xff;
+  out[6] = (lo >>> 8) & 0xff;
+  out[7] = lo & 0xff;
+}
+
+/** Map key of an id: a number when exact (cheaper to hash than a bigint), else the bigint. */
+function idKey(id: bigint): number | bigint {
+  return id <= MAX_SAFE_ID ? Number(id) : id;
+}
+
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
 function encodeResult(id: bigint, result: ApplyResult): Uint8Array {
+  const fast = encodePlainPut(id, result);
+  if (fast !== undefined) return fast;
   let kind: number;
   let payload: Uint8Array;
   if (result instanceof MvccError) {
     kind = KIND_ERROR;
-    const text = new TextEncoder().encode(`${result.code}\n${result.message}`);
-    payload = text;
+    payload = new TextEncoder().encode(`${result.code}\n${result.message}`);
   } else if (result === undefined) {
     kind = KIND_DROPPED;
     payload = new Uint8Array(0);
@@ -121,7 +148,7 @@ function encodeResult(id: bigint, result: ApplyResult): Uint8Array {
     switch (result.$typeName) {
       case "etcdserverpb.PutResponse":
         kind = KIND_PUT;
-        payload = encodePutResponse(result);
+        payload = toBinary(PutResponseSchema, result);
         break;
       case "etcdserverpb.DeleteRangeResponse":
         kind = KIND_DELETE_RANGE;
@@ -141,34 +168,49 @@ function encodeResult(id: bigint, result: ApplyResult): Uint8Array {
     }
   }
   const out = new Uint8Array(9 + payload.length);
-  new DataView(out.buffer).setBigUint64(0, id);
+  writeId(out, id);
   out[8] = kind;
   out.set(payload, 9);
   return out;
 }
 
 /**
- * `toBinary(PutResponseSchema, response)`, by hand for the common shape (a header with
- * only a revision, no prev_kv): every put with a request id goes through here.
+ * The stored entry of a put whose response is only a header with a revision (every put
+ * without prev_kv), written by hand in one allocation: every put with a request id goes
+ * through here. The bytes are exactly what the generic path writes
+ * (`toBinary(PutResponseSchema, ...)` after the id and kind); `undefined` for any other
+ * result.
  */
-function encodePutResponse(response: PutResponse): Uint8Array {
-  const h = response.header;
-  const plain =
-    response.prevKv === undefined &&
-    h !== undefined &&
-    h.clusterId === 0n &&
-    h.memberId === 0n &&
-    h.raftTerm === 0n &&
-    h.revision > 0n &&
-    h.revision <= BigInt(Number.MAX_SAFE_INTEGER);
-  if (!plain) return toBinary(PutResponseSchema, response);
-  const inner = new Uint8Array(11);
-  inner[0] = 0x18;
-  const innerEnd = writeVarint(inner, 1, Number(h.revision));
-  const out = new Uint8Array(2 + innerEnd);
-  out[0] = 0x0a;
-  out[1] = innerEnd;
-  out.set(inner.subarray(0, innerEnd), 2);
+function encodePlainPut(id: bigint, result: ApplyResult): Uint8Array | undefined {
+  if (
+    result === undefined ||
+    result instanceof MvccError ||
+    result.$typeName !== "etcdserverpb.PutResponse"
+  ) {
+    return undefined;
+  }
+  const h = result.header;
+  if (
+    result.prevKv !== undefined ||
+    h === undefined ||
+    h.clusterId !== 0n ||
+    h.memberId !== 0n ||
+    h.raftTerm !== 0n ||
+    h.revision <= 0n ||
+    h.revision > MAX_SAFE_ID
+  ) {
+    return undefined;
+  }
+  const revision = Number(h.revision);
+  let varintLength = 1;
+  for (let n = revision; n > 0x7f; n = Math.floor(n / 0x80)) varintLength++;
+  const out = new Uint8Array(9 + 3 + varintLength);
+  writeId(out, id);
+  out[8] = KIND_PUT;
+  out[9] = 0x0a; // field 1 (header), length-delimited
+  out[10] = 1 + varintLength;
+  out[11] = 0x18; // header field 3 (revision), varint
+  writeVarint(out, 12, revision);
   return out;
 }
 
