@@ -161,6 +161,16 @@ describe("RocksLogStore", () => {
     await logStore.save(hs(6, 3, 0), [], sync);
   });
 
+  it("refuses a hard state that commits beyond the log it would leave", async () => {
+    const { logStore } = await openAt(await tempDir());
+    await logStore.load();
+    await expect(logStore.save(hs(1, 1, 3), range(1, 2, 1), sync)).rejects.toThrow(
+      /commits index 3 but the log would end at 2/,
+    );
+    expect(logStore.lastIndex()).toBe(0);
+    await logStore.save(hs(1, 1, 2), range(1, 2, 1), sync);
+  });
+
   it("compact drops entries with a range delete and records the snapshot point", async () => {
     let storage = await openAt(await tempDir());
     await storage.logStore.load();

@@ -172,9 +172,11 @@ export class RocksLogStore implements LogStore {
   /**
    * Writes `hardState` and `entries` in one atomic batch; entries at or below the last
    * index replace the conflicting suffix in the same batch. Entries already covered by
-   * the snapshot are skipped. Rejects with InvalidArgumentError (writing nothing) on a
-   * gap, non-contiguous or malformed entries, a term or vote that would go back, or log
-   * terms that decrease; with StorageFailedError when the disk write fails.
+   * the snapshot are skipped. The entries' `data` arrays are kept by reference for the
+   * in-memory log: do not modify them afterwards. Rejects with InvalidArgumentError
+   * (writing nothing) on a gap, non-contiguous or malformed entries, a term or vote that
+   * would go back, log terms that decrease, or a commit index beyond the resulting log;
+   * with StorageFailedError when the disk write fails.
    */
   async save(
     hardState: HardState | undefined,
@@ -183,22 +185,17 @@ export class RocksLogStore implements LogStore {
   ): Promise<void> {
     this.checkLoaded();
     this.committer.checkWritable();
-    const newEntries = this.checkEntries(entries);
-    if (hardState !== undefined) this.checkHardState(hardState);
+    let newEntries = this.checkSave(hardState, entries);
     let bytes = 32;
-    const encoded = newEntries.map((e) => {
-      const value = encodeEntry(e);
-      bytes += value.length + 9;
-      return value;
-    });
+    for (const e of newEntries) bytes += e.data.length + 40;
     const wait = this.committer.reserve(bytes);
     if (wait !== undefined) {
       await wait;
       this.committer.checkWritable();
       // The log may have moved while we waited; validate against what it is now.
-      this.checkEntries(entries);
-      if (hardState !== undefined) this.checkHardState(hardState);
+      newEntries = this.checkSave(hardState, entries);
     }
+    const encoded = newEntries.map(encodeEntry);
 
     const ops: StoredOp[] = [];
     const firstNew = newEntries[0];
@@ -220,6 +217,22 @@ export class RocksLogStore implements LogStore {
       this.hardState = { ...hardState };
     }
     return this.committer.submit({ ops, bytes, sync: options.sync });
+  }
+
+  /** Validates a save against the log as it is now; returns the entries to write. */
+  private checkSave(hardState: HardState | undefined, entries: readonly Entry[]): readonly Entry[] {
+    const newEntries = this.checkEntries(entries);
+    if (hardState !== undefined) {
+      this.checkHardState(hardState);
+      const first = newEntries[0];
+      const last = first === undefined ? this.lastIndex() : first.index + newEntries.length - 1;
+      if (hardState.commit > last) {
+        throw new InvalidArgumentError(
+          `hard state commits index ${hardState.commit} but the log would end at ${last}`,
+        );
+      }
+    }
+    return newEntries;
   }
 
   /** Returns the part of `entries` not covered by the snapshot, after validating all. */
