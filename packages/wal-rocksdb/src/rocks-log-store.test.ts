@@ -350,6 +350,14 @@ describe("openRocksStorage", () => {
     await (await openAt(dir)).close();
   });
 
+  it("a data dir path that is a file fails with StorageFailedError", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "file"), "x");
+    await expect(
+      openRocksStorage({ dir: join(dir, "file"), clusterId: "a", memberId: 1 }),
+    ).rejects.toMatchObject({ code: "STORAGE_FAILED" });
+  });
+
   it("rejects malformed options with InvalidArgumentError", async () => {
     const dir = await tempDir();
     await expect(openRocksStorage({ dir, clusterId: "", memberId: 1 })).rejects.toThrow(

@@ -95,6 +95,19 @@ describe("RocksMvccBackend", () => {
     expect(text(await backend.get(k("a")))).toBe("1");
   });
 
+  it("refuses an applied index below one accepted earlier but not yet completed", async () => {
+    const storage = await openFresh();
+    const first = storage.backend.write({ operations: [put("a", "1")], appliedIndex: 5 });
+    await expect(
+      storage.backend.write({ operations: [put("a", "2")], appliedIndex: 4 }),
+    ).rejects.toThrow(InvalidArgumentError);
+    await first;
+    const dir = storage.dir;
+    await storage.close();
+    const again = await openFresh(dir);
+    expect(again.backend.appliedIndex()).toBe(5);
+  });
+
   it("a snapshot keeps its point-in-time view while later writes land", async () => {
     const { backend } = await openFresh();
     await backend.write({ operations: [put("a", "1"), put("b", "1")], appliedIndex: 1 });

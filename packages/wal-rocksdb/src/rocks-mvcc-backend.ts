@@ -76,6 +76,8 @@ export class RocksMvccBackend {
   private applied: number;
   /** The applied index of the last write RocksDB has applied (it may not be synced yet). */
   private landedApplied: number;
+  /** The applied index of the last write accepted, which lands after all earlier ones. */
+  private submittedApplied: number;
   /** One pin per unresolved group with MVCC writes, oldest first. */
   private readonly pins: Array<{
     group: readonly PendingWrite[];
@@ -94,6 +96,7 @@ export class RocksMvccBackend {
   ) {
     this.applied = appliedIndex;
     this.landedApplied = appliedIndex;
+    this.submittedApplied = appliedIndex;
   }
 
   /** The applied index stored with the last completed write; 0 for a new store. */
@@ -125,15 +128,20 @@ export class RocksMvccBackend {
       if (!isU64(appliedIndex)) {
         throw new InvalidArgumentError(`applied index ${appliedIndex} is not an index`);
       }
-      if (appliedIndex < this.applied) {
-        throw new InvalidArgumentError(
-          `applied index ${appliedIndex} is below the stored ${this.applied}`,
-        );
-      }
       ops.push({ kind: "put", key: MetaKey.appliedIndex, value: encodeIndex(appliedIndex) });
     }
     const wait = this.committer.reserve(bytes);
     if (wait !== undefined) await wait;
+    // Checked against the last accepted write, not the last completed one: writes land in
+    // the order they are accepted, and the stored index must never go back.
+    if (appliedIndex !== undefined) {
+      if (appliedIndex < this.submittedApplied) {
+        throw new InvalidArgumentError(
+          `applied index ${appliedIndex} is below the stored ${this.submittedApplied}`,
+        );
+      }
+      this.submittedApplied = appliedIndex;
+    }
     const write: PendingWrite & { mvcc: true } = {
       ops,
       bytes,

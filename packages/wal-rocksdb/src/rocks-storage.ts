@@ -79,8 +79,15 @@ export async function openRocksStorage(options: OpenRocksStorageOptions): Promis
   const dir = resolve(options.dir);
   const logger = options.logger ?? silentWalLogger;
 
-  await mkdir(dir, { recursive: true });
-  const existing = await readdir(dir);
+  let existing: string[];
+  try {
+    await mkdir(dir, { recursive: true });
+    existing = await readdir(dir);
+  } catch (err) {
+    throw new StorageFailedError(`cannot use ${dir} as a data dir: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   if (existing.length > 0 && !existing.includes("CURRENT")) {
     throw new DataDirMismatchError(dir, "it is not empty and holds no RocksDB database");
   }
@@ -93,7 +100,10 @@ export async function openRocksStorage(options: OpenRocksStorageOptions): Promis
     await db.ready();
   } catch (err) {
     const message = (err as Error).message ?? "";
-    if (/\block\b|LOCK/.test(message)) throw new DataDirLockedError(dir, { cause: err });
+    // RocksDB's messages when its LOCK file is held by this process or another one.
+    if (/lock hold by current process|While lock file/.test(message)) {
+      throw new DataDirLockedError(dir, { cause: err });
+    }
     throw new StorageFailedError(`cannot open data dir ${dir}: ${message}`, { cause: err });
   }
 
