@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { DataDirLockedError } from "./errors.js";
 import { openRocksStorage } from "./rocks-storage.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -162,3 +163,29 @@ it(`keeps every acknowledged entry through ${ROUNDS} SIGKILLs (seed ${SEED})`, a
   // The test is only meaningful if the writer got work acknowledged before the kills.
   expect(totalAcks).toBeGreaterThan(ROUNDS);
 }, 300_000);
+
+it("a data dir open in another process is refused with DataDirLockedError", async () => {
+  const lockDir = await mkdtemp(join(tmpdir(), "wal-rocksdb-lock-"));
+  const child = spawn(process.execPath, [join(here, "testdata", "hold-open.mjs"), lockDir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        if (line === "ready") resolve();
+      });
+      child.on("exit", (code) => reject(new Error(`holder exited early with ${code}`)));
+    });
+    await expect(
+      openRocksStorage({ dir: lockDir, clusterId: "crash-test", memberId: 1 }),
+    ).rejects.toBeInstanceOf(DataDirLockedError);
+  } finally {
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+  // The lock dies with the process that held it.
+  const storage = await openRocksStorage({ dir: lockDir, clusterId: "crash-test", memberId: 1 });
+  await storage.close();
+  await rm(lockDir, { recursive: true, force: true });
+});
