@@ -97,3 +97,11 @@ export class DurabilityUnavailableError extends WalError {
 export class ReadFailedError extends WalError {
   readonly code = "READ_FAILED";
 }
+
+/**
+ * The RocksDB binding could not be loaded: no prebuilt binary for this platform, or a
+ * missing system library (on Linux, `libatomic1` and `libstdc++6`). The cause names it.
+ */
+export class NativeBindingError extends WalError {
+  readonly code = "NATIVE_BINDING";
+}

@@ -4,6 +4,7 @@ export {
   DataDirMismatchError,
   DurabilityUnavailableError,
   InvalidArgumentError,
+  NativeBindingError,
   ReadFailedError,
   SnapshotReleasedError,
   StorageFailedError,

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { NativeBindingError } from "./errors.js";
 
 /**
  * The slice of `rocksdb-native` (CommonJS, untyped) that wal-rocksdb uses, typed once
@@ -66,10 +67,21 @@ const require = createRequire(import.meta.url);
 let constructorCache: NativeConstructor | undefined;
 
 /**
- * Creates (but does not open) a RocksDB handle for `path`. Loading the addon fails with
- * Node's `ERR_DLOPEN_FAILED` when a system library (libstdc++, libatomic) is missing.
+ * Creates (but does not open) a RocksDB handle for `path`. Throws NativeBindingError when
+ * the addon cannot be loaded (no prebuild for the platform, or a missing system library
+ * such as libatomic1).
  */
 export function createNativeDb(path: string, options: NativeOpenOptions): NativeDb {
-  constructorCache ??= require("rocksdb-native") as NativeConstructor;
+  if (constructorCache === undefined) {
+    try {
+      constructorCache = require("rocksdb-native") as NativeConstructor;
+    } catch (err) {
+      throw new NativeBindingError(
+        `cannot load the RocksDB binding rocksdb-native: ${(err as Error).message}` +
+          " (on Debian/Ubuntu, `apt-get install libatomic1` provides the usual missing library)",
+        { cause: err },
+      );
+    }
+  }
   return new constructorCache(path, options);
 }
