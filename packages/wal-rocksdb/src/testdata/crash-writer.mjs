@@ -1,4 +1,4 @@
-// Child process of crash.test.ts: appends synced batches to a data dir as fast as it can,
+// Child process of process.test.ts: appends synced batches to a data dir as fast as it can,
 // several saves in flight at once (so group commit merges them), and prints one line per
 // acknowledged save. The parent SIGKILLs it at a random moment and checks the data dir.
 //   node crash-writer.mjs <dir> <seed> <journal>

@@ -1,4 +1,4 @@
-// Child process of crash.test.ts: opens a data dir, says so, and keeps it open until killed.
+// Child process of process.test.ts: opens a data dir, says so, and keeps it open until killed.
 //   node hold-open.mjs <dir>
 import { openRocksStorage } from "../../dist/index.js";
 
