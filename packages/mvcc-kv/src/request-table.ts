@@ -1,4 +1,4 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import {
   CompactionResponseSchema,
   DeleteRangeResponseSchema,
@@ -15,6 +15,7 @@ import {
 } from "./errors.js";
 import type { Keyspace } from "./keyspace.js";
 import { writeVarint } from "./kv-record.js";
+import { encodeResponse } from "./response-encoder.js";
 
 /**
  * How many applied request ids a store remembers. A fixed constant, not an option: the
@@ -32,6 +33,13 @@ const KIND_DELETE_RANGE = 2;
 const KIND_TXN = 3;
 const KIND_COMPACTION = 4;
 const KIND_ERROR = 5;
+
+const KINDS = {
+  "etcdserverpb.PutResponse": KIND_PUT,
+  "etcdserverpb.DeleteRangeResponse": KIND_DELETE_RANGE,
+  "etcdserverpb.TxnResponse": KIND_TXN,
+  "etcdserverpb.CompactionResponse": KIND_COMPACTION,
+} as const;
 
 interface Remembered {
   seq: number;
@@ -145,23 +153,8 @@ function encodeResult(id: bigint, result: ApplyResult): Uint8Array {
     kind = KIND_DROPPED;
     payload = new Uint8Array(0);
   } else {
-    switch (result.$typeName) {
-      case "etcdserverpb.PutResponse":
-        kind = KIND_PUT;
-        payload = toBinary(PutResponseSchema, result);
-        break;
-      case "etcdserverpb.DeleteRangeResponse":
-        kind = KIND_DELETE_RANGE;
-        payload = toBinary(DeleteRangeResponseSchema, result);
-        break;
-      case "etcdserverpb.TxnResponse":
-        kind = KIND_TXN;
-        payload = toBinary(TxnResponseSchema, result);
-        break;
-      default:
-        kind = KIND_COMPACTION;
-        payload = toBinary(CompactionResponseSchema, result);
-    }
+    kind = KINDS[result.$typeName];
+    payload = encodeResponse(result);
     if (payload.length > MAX_REMEMBERED_RESULT_BYTES) {
       kind = KIND_DROPPED;
       payload = new Uint8Array(0);
