@@ -65,13 +65,11 @@ const { txn } = fc.letrec<{ txn: TxnResponse; op: ResponseOp }>((tie) => ({
           response: { case: "responseRange", value: create(RangeResponseSchema, r) },
         }),
       ),
-    fc
-      .record({ header: headerArb, prevKv: fc.option(kvArb, { nil: undefined }) })
-      .map((r) =>
-        create(ResponseOpSchema, {
-          response: { case: "responsePut", value: create(PutResponseSchema, r) },
-        }),
-      ),
+    fc.record({ header: headerArb, prevKv: fc.option(kvArb, { nil: undefined }) }).map((r) =>
+      create(ResponseOpSchema, {
+        response: { case: "responsePut", value: create(PutResponseSchema, r) },
+      }),
+    ),
     fc
       .record({ header: headerArb, deleted: int64, prevKvs: fc.array(kvArb, { maxLength: 3 }) })
       .map((r) =>
