@@ -28,7 +28,7 @@ class TestStateMachine implements StateMachine<string | undefined> {
   appliedIndex(): number {
     return this.durable ? this.applied : 0;
   }
-  apply(entries: readonly Entry[]): Array<string | undefined> {
+  apply(entries: readonly Entry[]): Array<string | undefined> | Promise<Array<string | undefined>> {
     return entries.map((e) => {
       this.applied = e.index;
       if (e.type !== EntryType.Normal || e.data.byteLength === 0) return undefined;
