@@ -74,6 +74,8 @@ export class GroupCommitter {
   private failure: StorageFailedError | undefined;
   private closed = false;
   private readonly roomWaiters: Array<{ bytes: number; resolve: () => void }> = [];
+  /** A waiting caller was let in and has not called `roomUsed()` yet. */
+  private admitting = false;
   /** Groups taken from the queue and not yet resolved, oldest first. */
   private readonly unresolved: Queued[][] = [];
 
@@ -95,11 +97,22 @@ export class GroupCommitter {
 
   /**
    * Resolves when `bytes` more may be queued; returns undefined when they may be queued
-   * now. Waiters are served in order, so reserving then submitting keeps callers' order.
+   * now. Callers are let in one at a time, in order: a caller whose promise resolved must
+   * call `roomUsed()` once it has submitted its write (or given up), which lets the next
+   * one in. So the queue holds at most `maxQueuedBytes` (or one write, if larger).
    */
   reserve(bytes: number): Promise<void> | undefined {
-    if (this.roomWaiters.length === 0 && this.hasRoom(bytes)) return undefined;
-    return new Promise((resolve) => this.roomWaiters.push({ bytes, resolve }));
+    if (!this.admitting && this.roomWaiters.length === 0 && this.hasRoom(bytes)) return undefined;
+    return new Promise((resolve) => {
+      this.roomWaiters.push({ bytes, resolve });
+      this.admitNext();
+    });
+  }
+
+  /** See `reserve`. */
+  roomUsed(): void {
+    this.admitting = false;
+    this.admitNext();
   }
 
   /** Throws the reason no write can be accepted now, if there is one. */
@@ -133,20 +146,26 @@ export class GroupCommitter {
   async close(): Promise<void> {
     this.closed = true;
     await this.loop;
-    for (const w of this.roomWaiters.splice(0)) w.resolve();
+    this.releaseWaiters();
   }
 
   private hasRoom(bytes: number): boolean {
     return this.queuedBytes === 0 || this.queuedBytes + bytes <= this.maxQueuedBytes;
   }
 
-  private wakeWaiters(): void {
-    while (this.roomWaiters.length > 0) {
-      const next = this.roomWaiters[0];
-      if (next === undefined || !this.hasRoom(next.bytes)) return;
-      this.roomWaiters.shift();
-      next.resolve();
-    }
+  /** Lets the first waiting caller in if its write fits; one admission at a time. */
+  private admitNext(): void {
+    if (this.admitting) return;
+    const next = this.roomWaiters[0];
+    if (next === undefined || !this.hasRoom(next.bytes)) return;
+    this.roomWaiters.shift();
+    this.admitting = true;
+    next.resolve();
+  }
+
+  /** Lets every waiting caller go, to find the committer failed or closed. */
+  private releaseWaiters(): void {
+    for (const w of this.roomWaiters.splice(0)) w.resolve();
   }
 
   private takeGroup(): Queued[] {
@@ -237,7 +256,7 @@ export class GroupCommitter {
     }
     this.hooks.afterWrite?.(group);
     for (const w of group) w.resolve();
-    this.wakeWaiters();
+    this.admitNext();
   }
 
   /** Rejects every write not yet resolved, and every later one. */
@@ -255,7 +274,7 @@ export class GroupCommitter {
     const failed = [...groups.flat(), ...this.queue.splice(0)];
     this.queuedBytes = 0;
     for (const w of failed) w.reject(this.failure);
-    for (const w of this.roomWaiters.splice(0)) w.resolve();
+    this.releaseWaiters();
   }
 }
 

@@ -185,17 +185,34 @@ export class RocksLogStore implements LogStore {
   ): Promise<void> {
     this.checkLoaded();
     this.committer.checkWritable();
-    let newEntries = this.checkSave(hardState, entries);
     let bytes = 32;
-    for (const e of newEntries) bytes += e.data.length + 40;
-    const wait = this.committer.reserve(bytes);
-    if (wait !== undefined) {
-      await wait;
-      this.committer.checkWritable();
-      // The log may have moved while we waited; validate against what it is now.
-      newEntries = this.checkSave(hardState, entries);
+    if (Array.isArray(entries)) {
+      for (const e of entries) bytes += (e?.data?.length ?? 0) + 40;
     }
+    const wait = this.committer.reserve(bytes);
+    if (wait === undefined) return this.apply(hardState, entries, options);
+    // Validated only once it is this save's turn: saves queued before it (and not yet
+    // applied to the in-memory log) may be what makes it valid.
+    await wait;
+    try {
+      this.checkOpen();
+      this.committer.checkWritable();
+      return this.apply(hardState, entries, options);
+    } finally {
+      this.committer.roomUsed();
+    }
+  }
+
+  /** Validates a save, applies it to the in-memory log and queues its write. */
+  private apply(
+    hardState: HardState | undefined,
+    entries: readonly Entry[],
+    options: SaveOptions,
+  ): Promise<void> {
+    const newEntries = this.checkSave(hardState, entries);
     const encoded = newEntries.map(encodeEntry);
+    let bytes = 32;
+    for (const value of encoded) bytes += value.length + 9;
 
     const ops: StoredOp[] = [];
     const firstNew = newEntries[0];

@@ -131,7 +131,23 @@ export class RocksMvccBackend {
       ops.push({ kind: "put", key: MetaKey.appliedIndex, value: encodeIndex(appliedIndex) });
     }
     const wait = this.committer.reserve(bytes);
-    if (wait !== undefined) await wait;
+    if (wait === undefined) return this.enqueue(ops, bytes, appliedIndex, batch.sync === true);
+    await wait;
+    try {
+      if (this.closed) throw new StoreClosedError();
+      this.committer.checkWritable();
+      return this.enqueue(ops, bytes, appliedIndex, batch.sync === true);
+    } finally {
+      this.committer.roomUsed();
+    }
+  }
+
+  private enqueue(
+    ops: StoredOp[],
+    bytes: number,
+    appliedIndex: number | undefined,
+    sync: boolean,
+  ): Promise<void> {
     // Checked against the last accepted write, not the last completed one: writes land in
     // the order they are accepted, and the stored index must never go back.
     if (appliedIndex !== undefined) {
@@ -145,7 +161,7 @@ export class RocksMvccBackend {
     const write: PendingWrite & { mvcc: true } = {
       ops,
       bytes,
-      sync: batch.sync === true,
+      sync,
       mvcc: true,
       onLanded: () => {
         if (appliedIndex !== undefined && appliedIndex > this.landedApplied) {

@@ -134,7 +134,9 @@ async function initialize(
     checkIdentity(dir, identityRecord, clusterId, memberId);
   }
 
-  const wal = new WalSyncer(db, dir);
+  const wal = new WalSyncer(db, dir, (from, to, between) => {
+    logger.info({ dir, from, to, between }, "write-ahead log rotated; new file synced");
+  });
   await wal.start(async () => {
     const probe = db.write({ autoDestroy: true });
     probe.tryPut(MetaKey.walProbe, encodeIndex(Date.now()));

@@ -18,9 +18,14 @@ export class WalSyncer {
   private walNumber = -1;
   private wal: FileHandle | undefined;
 
+  /**
+   * @param onRotate called after a rotation was made durable, with the previous and new
+   *   WAL numbers and how many WALs in between were synced.
+   */
   constructor(
     private readonly db: NativeDb,
     private readonly dir: string,
+    private readonly onRotate: (from: number, to: number, between: number) => void = () => {},
   ) {}
 
   /**
@@ -70,13 +75,17 @@ export class WalSyncer {
 
   /** Syncs the WALs numbered after `previous` up to `number`, then the directory. */
   private async switchTo(number: number, path: string, previous: number): Promise<void> {
+    let between = 0;
     if (previous >= 0) {
       // WALs between the old and the new current one were written and rotated away while
       // we were not looking; sync them too (a deleted one was flushed to SST by RocksDB).
       for (const name of await readdir(this.dir)) {
         const m = /^(\d+)\.log$/.exec(name);
         const n = m?.[1] === undefined ? -1 : Number(m[1]);
-        if (n > previous && n < number) await syncFile(join(this.dir, name));
+        if (n > previous && n < number) {
+          await syncFile(join(this.dir, name));
+          between++;
+        }
       }
     }
     const next = await open(join(this.dir, path), "r");
@@ -86,6 +95,7 @@ export class WalSyncer {
     this.wal = next;
     this.walNumber = number;
     await old?.close();
+    if (previous >= 0) this.onRotate(previous, number, between);
   }
 
   async close(): Promise<void> {
