@@ -1,6 +1,6 @@
 /**
  * raftkv-conformance: a black-box conformance suite for etcd v3 compatible servers.
- * The CLI (`raftkv-conformance api | jepsen | check-history | list`) is built from
+ * The CLI (`raftkv-conformance api | jepsen | check-history | raft | list`) is built from
  * these parts; use them to run the suite from your own tests or to write a driver.
  * The linearizability checker is also available alone as
  * `raftkv-conformance/linearizability`.
@@ -67,3 +67,29 @@ export {
   type OperationCounts,
   runJepsen,
 } from "./jepsen/run-jepsen.js";
+export { FakeLeader, type LogPosition, type Replication } from "./raft/fake-leader.js";
+export { FakePeer, type ReceivedMessage, type Responder } from "./raft/fake-peer.js";
+export {
+  attachNode,
+  type FakeMemberAddress,
+  type LaunchNodeOptions,
+  launchNode,
+  type NodeUnderTest,
+} from "./raft/node-under-test.js";
+export { PeerLink, type PeerLinkEnd } from "./raft/peer-link.js";
+export type { RaftCase } from "./raft/raft-case.js";
+export {
+  type LaunchMode,
+  type RaftSuiteOptions,
+  raftCases,
+  runRaftSuite,
+  type TargetMode,
+} from "./raft/raft-suite.js";
+export {
+  type Campaign,
+  type OptionalRaftFeature,
+  optionalRaftFeatures,
+  type RaftRequirement,
+  type RaftTiming,
+  ScriptedCluster,
+} from "./raft/scripted-cluster.js";

@@ -1,20 +1,25 @@
 import { apiCases } from "../api/api-suite.js";
 import { ConformanceError, UsageError } from "../errors.js";
+import { raftCases } from "../raft/raft-suite.js";
 import { apiCommand, apiUsage } from "./api-command.js";
 import type { CliIo } from "./cli-io.js";
 import { checkHistoryCommand, jepsenCommand, jepsenUsage } from "./jepsen-command.js";
+import { raftCommand, raftUsage } from "./raft-command.js";
 
 const usage = `raftkv-conformance: a black-box conformance suite for etcd v3 compatible servers
 
 commands:
   api      check the client API (KV, Maintenance, Watch, Lease, Cluster) of running servers
-  list     list the API cases with the etcd behaviour each checks
+  list     list the API and Raft peer cases with the behaviour each checks
   jepsen   run a linearizability test under process faults on a cluster it starts
   check-history  re-check a history saved by jepsen --history
+  raft     check one member's Raft peer protocol (RaftService) against scripted fake peers
 
 ${apiUsage}
 
 ${jepsenUsage}
+
+${raftUsage}
 
 Exit status: 0 when nothing failed, 1 when a case failed, 2 for usage errors and
 servers that could not be reached or started.`;
@@ -33,8 +38,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await jepsenCommand(rest, io);
       case "check-history":
         return await checkHistoryCommand(rest, io);
+      case "raft":
+        return await raftCommand(rest, io);
       case "list":
-        for (const c of apiCases) io.out(`${c.name}\n    ${c.behaviour}\n    (${c.reference})`);
+        for (const c of [...apiCases, ...raftCases]) {
+          io.out(`${c.name}\n    ${c.behaviour}\n    (${c.reference})`);
+        }
         return 0;
       case undefined:
         throw new UsageError("no command given");

@@ -40,6 +40,12 @@ export interface ProcessClusterOptions extends DriverOptions {
   commandFor(member: MemberLayout, cluster: ClusterLayout): MemberCommand;
   /** Loopback address to listen on. Default 127.0.0.1. */
   readonly host?: string;
+  /**
+   * Whether start() and restart() wait for a known leader, or only for Maintenance.Status
+   * to answer. Default true. The Raft peer suite starts one real member among fake
+   * peers, which has no leader until the suite's script gives it one.
+   */
+  readonly waitForLeader?: boolean;
 }
 
 type MemberState = "stopped" | "running" | "paused";
@@ -97,6 +103,7 @@ export function createProcessCluster(options: ProcessClusterOptions): ClusterDri
   }
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const host = options.host ?? "127.0.0.1";
+  const needLeader = options.waitForLeader ?? true;
 
   let baseDir: string | undefined;
   let createdBaseDir = false;
@@ -259,7 +266,7 @@ export function createProcessCluster(options: ProcessClusterOptions): ClusterDri
         });
       }
       for (const member of members.values()) launch(member);
-      await waitServing([...members.values()], true);
+      await waitServing([...members.values()], needLeader);
     },
     async stop() {
       await Promise.all([...members.values()].map((member) => stopMember(member, "SIGTERM")));
@@ -293,7 +300,7 @@ export function createProcessCluster(options: ProcessClusterOptions): ClusterDri
       if (member.state !== "stopped") await stopMember(member, "SIGTERM");
       launch(member);
       // A majority elsewhere keeps a leader; a lone restarted member needs one too.
-      await waitServing([member], true);
+      await waitServing([member], needLeader);
     },
     endpoints() {
       return [...members.values()].map((m) => `${m.layout.host}:${m.layout.clientPort}`);

@@ -17,7 +17,25 @@ export const defaultRaftkvCli: string = fileURLToPath(
  * @throws DriverError when no command is given and the server is not built.
  */
 export function createDriver(options: DriverOptions = {}): ClusterDriver {
-  let argv = options.command;
+  const [command, ...leading] = raftkvCommand(options.command);
+  return createProcessCluster({
+    ...options,
+    commandFor: (member, cluster) => ({
+      command,
+      args: [...leading, ...etcdStyleFlags(member, cluster)],
+    }),
+  });
+}
+
+/**
+ * The command that runs a raftkv member: `command` when given, else this Node binary
+ * running apps/server/dist/cli.js.
+ *
+ * @throws DriverError when no command is given and the server is not built, or the
+ * command is empty.
+ */
+export function raftkvCommand(command?: readonly string[]): [string, ...string[]] {
+  let argv = command;
   if (argv === undefined) {
     if (!existsSync(defaultRaftkvCli)) {
       throw new DriverError(
@@ -26,13 +44,7 @@ export function createDriver(options: DriverOptions = {}): ClusterDriver {
     }
     argv = [process.execPath, defaultRaftkvCli];
   }
-  const [command, ...leading] = argv;
-  if (command === undefined) throw new DriverError("empty server command");
-  return createProcessCluster({
-    ...options,
-    commandFor: (member, cluster) => ({
-      command,
-      args: [...leading, ...etcdStyleFlags(member, cluster)],
-    }),
-  });
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new DriverError("empty server command");
+  return [first, ...rest];
 }
