@@ -8,7 +8,17 @@ const GATHER_TICKS = 8;
 
 /** One operation of an atomic write, on stored (already keyspace-prefixed) keys. */
 export type StoredOp =
-  | { kind: "put"; key: Uint8Array; value: Uint8Array }
+  | {
+      kind: "put";
+      key: Uint8Array;
+      value: Uint8Array;
+      /**
+       * Only the last such put of this key in a group is written (the earlier ones would
+       * be overwritten in the same atomic batch anyway); used for the hard state, which
+       * every save rewrites.
+       */
+      coalesce?: boolean;
+    }
   | { kind: "delete"; key: Uint8Array }
   /** Deletes `[start, end)`. */
   | { kind: "deleteRange"; start: Uint8Array; end: Uint8Array };
@@ -19,6 +29,8 @@ export interface PendingWrite {
   /** Encoded size, for the queue and batch limits. */
   bytes: number;
   sync: boolean;
+  /** Pin a snapshot of the state before the group carrying this write lands. */
+  pinsSnapshot?: boolean | undefined;
   /** Runs as soon as RocksDB has applied the write, before it is synced. */
   onLanded?: (() => void) | undefined;
   /** Runs after the write is durable (or applied, when not synced), before the promise resolves. */
@@ -129,7 +141,17 @@ export class GroupCommitter {
       return Promise.reject(err);
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...write, resolve, reject });
+      // A fixed-shape record rather than a spread: this runs once per write.
+      this.queue.push({
+        ops: write.ops,
+        bytes: write.bytes,
+        sync: write.sync,
+        pinsSnapshot: write.pinsSnapshot,
+        onLanded: write.onLanded,
+        onCommitted: write.onCommitted,
+        resolve,
+        reject,
+      });
       this.queuedBytes += write.bytes;
       if (!this.running) {
         this.running = true;
@@ -220,13 +242,24 @@ export class GroupCommitter {
 
   private async writeGroup(group: readonly Queued[]): Promise<void> {
     let opCount = 0;
-    for (const w of group) opCount += w.ops.length;
+    let latest: Map<string, StoredOp> | undefined;
+    for (const w of group) {
+      opCount += w.ops.length;
+      for (const op of w.ops) {
+        if (op.kind === "put" && op.coalesce === true) {
+          latest ??= new Map();
+          latest.set(String.fromCharCode(...op.key), op);
+        }
+      }
+    }
     if (opCount === 0) return;
     const batch = this.db.write({ autoDestroy: true, capacity: Math.max(8, opCount) });
     for (const w of group) {
       for (const op of w.ops) {
-        if (op.kind === "put") batch.tryPut(op.key, op.value);
-        else if (op.kind === "delete") batch.tryDelete(op.key);
+        if (op.kind === "put") {
+          if (op.coalesce === true && latest?.get(String.fromCharCode(...op.key)) !== op) continue;
+          batch.tryPut(op.key, op.value);
+        } else if (op.kind === "delete") batch.tryDelete(op.key);
         else batch.tryDeleteRange(op.start, op.end);
       }
     }

@@ -230,7 +230,12 @@ export class RocksLogStore implements LogStore {
       for (const e of newEntries) this.log.push({ ...e });
     }
     if (hardState !== undefined) {
-      ops.push({ kind: "put", key: MetaKey.hardState, value: encodeHardState(hardState) });
+      ops.push({
+        kind: "put",
+        key: MetaKey.hardState,
+        value: encodeHardState(hardState),
+        coalesce: true,
+      });
       this.hardState = { ...hardState };
     }
     return this.committer.submit({ ops, bytes, sync: options.sync });

@@ -128,7 +128,12 @@ export class RocksMvccBackend {
       if (!isU64(appliedIndex)) {
         throw new InvalidArgumentError(`applied index ${appliedIndex} is not an index`);
       }
-      ops.push({ kind: "put", key: MetaKey.appliedIndex, value: encodeIndex(appliedIndex) });
+      ops.push({
+        kind: "put",
+        key: MetaKey.appliedIndex,
+        value: encodeIndex(appliedIndex),
+        coalesce: true,
+      });
     }
     const wait = this.committer.reserve(bytes);
     if (wait === undefined) return this.enqueue(ops, bytes, appliedIndex, batch.sync === true);
@@ -158,11 +163,11 @@ export class RocksMvccBackend {
       }
       this.submittedApplied = appliedIndex;
     }
-    const write: PendingWrite & { mvcc: true } = {
+    const write: PendingWrite = {
       ops,
       bytes,
       sync,
-      mvcc: true,
+      pinsSnapshot: true,
       onLanded: () => {
         if (appliedIndex !== undefined && appliedIndex > this.landedApplied) {
           this.landedApplied = appliedIndex;
@@ -193,7 +198,7 @@ export class RocksMvccBackend {
 
   /** @internal Group-commit hook: called with each group right before it is written. */
   beforeWrite(group: readonly PendingWrite[]): void {
-    if (this.closed || !group.some((w) => (w as { mvcc?: boolean }).mvcc === true)) return;
+    if (this.closed || !group.some((w) => w.pinsSnapshot === true)) return;
     this.pins.push({ group, session: this.db.snapshot(), appliedIndex: this.landedApplied });
   }
 
