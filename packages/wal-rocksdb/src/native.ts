@@ -57,9 +57,18 @@ export interface NativeDb extends NativeSession {
 
 export interface NativeOpenOptions {
   createIfMissing?: boolean;
+  /**
+   * How RocksDB treats a damaged WAL tail on open; see `NativeWalRecovery`. wal-rocksdb
+   * always asks for point-in-time recovery: the store comes back with a prefix of its
+   * writes, in order (docs/adr/006-wal-rocksdb-storage-layout.md).
+   */
+  walRecoveryMode?: number;
   /** Bytes of memtable before a flush to an SST file. */
   writeBufferSize?: number;
 }
+
+/** rocksdb-native's `constants.walRecoveryMode` values (RocksDB's WALRecoveryMode). */
+export const NativeWalRecovery = { PointInTime: 2 } as const;
 
 type NativeConstructor = new (path: string, options: NativeOpenOptions) => NativeDb;
 

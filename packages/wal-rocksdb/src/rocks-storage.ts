@@ -13,7 +13,7 @@ import { MetaKey } from "./keys.js";
 import { silentWalLogger, type WalLogger } from "./logger.js";
 import { decodeIdentity, decodeIndex, encodeIdentity, encodeIndex } from "./meta-codec.js";
 import { createWalMetrics, noWalMetrics } from "./metrics.js";
-import { createNativeDb, type NativeDb } from "./native.js";
+import { createNativeDb, type NativeDb, NativeWalRecovery } from "./native.js";
 import { RocksLogStore } from "./rocks-log-store.js";
 import { RocksMvccBackend } from "./rocks-mvcc-backend.js";
 import { WalSyncer } from "./wal-sync.js";
@@ -94,6 +94,7 @@ export async function openRocksStorage(options: OpenRocksStorageOptions): Promis
 
   const db = createNativeDb(dir, {
     createIfMissing: true,
+    walRecoveryMode: NativeWalRecovery.PointInTime,
     writeBufferSize: options.writeBufferSize ?? 64 * 1024 * 1024,
   });
   try {
