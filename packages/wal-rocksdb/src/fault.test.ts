@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Entry } from "@raftkv/raft-core";
 import { Registry } from "prom-client";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StorageFailedError } from "./errors.js";
 import { openRocksStorage, type RocksStorage } from "./rocks-storage.js";
 
@@ -32,15 +32,28 @@ beforeAll(async () => {
   }
 });
 
+/** Mount points still mounted; afterAll unmounts them even if a test timed out mid-way. */
+const mounted = new Set<string>();
+
+async function unmount(mountPoint: string): Promise<void> {
+  sh("umount", "-l", mountPoint);
+  mounted.delete(mountPoint);
+  await rm(mountPoint, { recursive: true, force: true });
+}
+
+afterAll(async () => {
+  for (const mountPoint of [...mounted]) await unmount(mountPoint);
+});
+
 /** Runs `fn` with a fresh tmpfs of `size` mounted; unmounts it (lazily, if busy) afterwards. */
 async function withTmpfs(size: string, fn: (mountPoint: string) => Promise<void>): Promise<void> {
   const mountPoint = await mkdtemp(join(tmpdir(), "wal-rocksdb-fault-"));
   sh("mount", "-t", "tmpfs", "-o", `size=${size}`, "tmpfs", mountPoint);
+  mounted.add(mountPoint);
   try {
     await fn(mountPoint);
   } finally {
-    sh("umount", "-l", mountPoint);
-    await rm(mountPoint, { recursive: true, force: true });
+    await unmount(mountPoint);
   }
 }
 
