@@ -16,16 +16,18 @@ export const preVoteCases: readonly RaftCase[] = [
       const term = await c.term();
       const last = c.start.last;
       check(last.index > 0n, "the member's log is empty, so no candidate's log can be shorter");
-      expectGranted(
-        await c.requestVote(p1!, { term: term + 1n, last, preVote: true }),
-        term + 1n,
-        `${p1!.name}'s pre-vote request for term ${term + 1n}`,
-      );
-      expectGranted(
-        await c.requestVote(p1!, { term: term + 5n, last, preVote: true }),
-        term + 5n,
-        `${p1!.name}'s pre-vote request for term ${term + 5n}`,
-      );
+      for (const asked of [term + 1n, term + 5n]) {
+        expectGranted(
+          await c.requestVote(p1!, { term: asked, last, preVote: true }),
+          asked,
+          `${p1!.name}'s pre-vote request for term ${asked}`,
+        );
+        expectEqual(
+          await c.term(),
+          term,
+          `the member's term after granting a pre-vote for ${asked}`,
+        );
+      }
       const shorter = { index: last.index - 1n, term: last.term };
       expectRefused(
         await c.requestVote(p2!, { term: term + 1n, last: shorter, preVote: true }),
