@@ -128,6 +128,12 @@ const fixtures: Fixture[] = [
       },
     },
   }),
+  fixture("a probe for where to resume a broken snapshot transfer", InstallSnapshotRequestSchema, {
+    chunk: {
+      case: "header",
+      value: { clusterId: 9n, from: 1n, to: 4n, message: snapshotMessage, probe: true },
+    },
+  }),
   fixture("a snapshot data chunk", InstallSnapshotRequestSchema, {
     chunk: { case: "data", value: Uint8Array.from({ length: 300 }, (_, i) => i % 256) },
   }),
