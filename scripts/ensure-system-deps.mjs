@@ -3,12 +3,19 @@
 //   etcd-server, etcd-client   etcd 3.4 and etcdctl, the reference server the conformance
 //                              suite and the differential tests run against
 //   golang-etcd-server-dev     etcd's own .proto files, for the wire-compatibility test
+//   libatomic1                 needed at run time by rocksdb-native's prebuilt binary
 // Idempotent and quick when everything is present. Needs root (or sudo) and apt-get;
 // anywhere else it names what is missing and exits non-zero.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
 const required = [
+  {
+    pkg: "libatomic1",
+    present: () =>
+      existsSync("/usr/lib/x86_64-linux-gnu/libatomic.so.1") ||
+      existsSync("/usr/lib/aarch64-linux-gnu/libatomic.so.1"),
+  },
   { pkg: "etcd-server", present: () => existsSync("/usr/bin/etcd") },
   { pkg: "etcd-client", present: () => existsSync("/usr/bin/etcdctl") },
   {
