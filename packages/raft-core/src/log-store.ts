@@ -47,7 +47,9 @@ export interface LogStore extends LogReader {
   /** Reads the state from storage. Called once, before any other method. */
   load(): Promise<InitialState>;
   /**
-   * Persists `hardState` (if given) and `entries` in one atomic write. Entries whose index
+   * Persists `hardState` (if given) and `entries` in one atomic write. A save may be
+   * called before earlier ones resolve (RaftNode does not wait for saves that only move
+   * the commit index); saves take effect in call order. Entries whose index
    * is at or below `lastIndex()` replace the existing suffix from that index on. Rejects,
    * writing nothing, if the first entry's index is beyond `lastIndex() + 1` (a gap).
    */

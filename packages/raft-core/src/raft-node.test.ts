@@ -130,7 +130,31 @@ class GatedStateMachine extends TestStateMachine {
   }
 }
 
+/** A log store whose saves that only move the commit index wait for the test. */
+class SlowCommitSaves extends MemoryLogStore {
+  private gate: Promise<void> | undefined = new Promise(() => {});
+  held = 0;
+  override save(...args: Parameters<MemoryLogStore["save"]>): Promise<void> {
+    const [, entries, options] = args;
+    const done = super.save(...args);
+    if (options.sync || entries.length > 0 || this.gate === undefined) return done;
+    this.held++;
+    return done.then(() => this.gate);
+  }
+}
+
 describe("RaftNode", () => {
+  it("does not wait for saves that only move the commit index", async () => {
+    const net = new MemoryNetwork();
+    const stores = [1, 2, 3].map(() => new SlowCommitSaves());
+    for (const id of [1, 2, 3]) await start(net, id, {}, stores[id - 1]!, new TestStateMachine());
+    const leader = await waitFor(() => members.find((m) => m.node.isLeader));
+    for (let i = 0; i < 5; i++) {
+      expect(await leader.node.propose(enc.encode(`c${i}`))).toMatch(/^applied c/);
+    }
+    expect(stores.some((s) => s.held > 0)).toBe(true);
+  });
+
   it("keeps saving and committing while the state machine is slow: applying runs beside the Ready loop", async () => {
     const net = new MemoryNetwork();
     const machines = new Map<number, GatedStateMachine>();

@@ -494,10 +494,19 @@ export class RaftNode<R = unknown> {
     this.send(rd.messages);
     if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
     if (rd.hardState !== undefined || rd.entries.length > 0) {
-      try {
-        await this.logStore.save(rd.hardState, rd.entries, { sync: rd.mustSync });
-      } catch (e) {
-        throw new StorageError("saving the raft log failed", { cause: e });
+      const save = this.logStore.save(rd.hardState, rd.entries, { sync: rd.mustSync });
+      if (!rd.mustSync && rd.entries.length === 0) {
+        // Only the commit index moved: no reply depends on it being on disk, and the store
+        // applies saves in call order, so it need not hold up this Ready.
+        save.catch((e: unknown) =>
+          this.stopOnError(new StorageError("saving the raft log failed", { cause: e })),
+        );
+      } else {
+        try {
+          await save;
+        } catch (e) {
+          throw new StorageError("saving the raft log failed", { cause: e });
+        }
       }
     }
     this.send(rd.messagesAfterSave);

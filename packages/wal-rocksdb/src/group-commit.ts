@@ -293,14 +293,24 @@ export class GroupCommitter {
   }
 
   /** Rejects every write not yet resolved, and every later one. */
+  /**
+   * Stops this committer because another one sharing the data dir failed: after a failed
+   * write or sync the disk state is unknown for every writer.
+   */
+  stopWith(failure: StorageFailedError): void {
+    this.fail(failure);
+  }
+
   private fail(cause: unknown): void {
     if (this.failure !== undefined) return;
     this.metrics.failed();
-    const reason = rootMessage(cause);
-    this.failure = new StorageFailedError(
-      `write to the data dir failed (${reason}); the store accepts no more writes`,
-      { cause },
-    );
+    this.failure =
+      cause instanceof StorageFailedError
+        ? cause
+        : new StorageFailedError(
+            `write to the data dir failed (${rootMessage(cause)}); the store accepts no more writes`,
+            { cause },
+          );
     this.hooks.failed?.(this.failure);
     const groups = this.unresolved.splice(0);
     for (const group of groups) this.hooks.afterWrite?.(group);

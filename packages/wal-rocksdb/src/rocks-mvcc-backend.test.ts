@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidArgumentError, SnapshotReleasedError } from "./errors.js";
 import type { MvccEntry, MvccReader } from "./rocks-mvcc-backend.js";
 import { openRocksStorage, type RocksStorage } from "./rocks-storage.js";
+import { WalSyncer } from "./wal-sync.js";
 
 const dirs: string[] = [];
 const opened: RocksStorage[] = [];
@@ -40,6 +41,40 @@ async function collect(reader: MvccReader, options = {}): Promise<string[]> {
 }
 
 describe("RocksMvccBackend", () => {
+  it("does not wait for the Raft log's fsync in flight: applies and saves queue apart", async () => {
+    const storage = await openFresh();
+    await storage.logStore.load();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const sync = WalSyncer.prototype.sync;
+    const held = vi.spyOn(WalSyncer.prototype, "sync").mockImplementation(function (
+      this: WalSyncer,
+      ...args: Parameters<WalSyncer["sync"]>
+    ) {
+      return gate.then(() => sync.apply(this, args));
+    });
+    try {
+      let saved = false;
+      const save = storage.logStore
+        .save({ term: 1, vote: 0, commit: 0 }, [{ term: 1, index: 1, type: 0, data: k("e") }], {
+          sync: true,
+        })
+        .then(() => {
+          saved = true;
+        });
+      await storage.backend.write({ operations: [put("a", "1")], appliedIndex: 1 });
+      expect(saved).toBe(false);
+      expect(text(await storage.backend.get(k("a")))).toBe("1");
+      open();
+      await save;
+    } finally {
+      open();
+      held.mockRestore();
+    }
+  });
+
   it("reads back what a batch wrote, in byte order, with bounds, reverse and limit", async () => {
     const { backend } = await openFresh();
     await backend.write({

@@ -145,9 +145,15 @@ async function initialize(
   });
 
   const hooks: GroupHooks = {};
+  const mvccHooks: GroupHooks = {};
   const metrics =
     options.registry === undefined ? noWalMetrics : createWalMetrics(options.registry, memberId);
+  // Two writers share the RocksDB instance and its WAL: the Raft log (mostly synced) and
+  // the MVCC state (synced only on request). Separate queues keep an apply from waiting
+  // behind the log's fsync; the state never needs the log's writes to be durable first,
+  // because every entry it applies was saved with a sync before it was applied.
   const committer = new GroupCommitter(db, wal, options.groupCommit, hooks, metrics);
+  const mvccCommitter = new GroupCommitter(db, wal, options.groupCommit, mvccHooks);
   if (created) {
     const identity = encodeIdentity({ formatVersion: FORMAT_VERSION, clusterId, memberId });
     await committer.submit({
@@ -167,6 +173,7 @@ async function initialize(
     closing ??= (async () => {
       backend.releaseAll();
       await committer.close();
+      await mvccCommitter.close();
       await wal.close();
       await db.close();
       logger.info({ dir }, "data dir closed");
@@ -179,15 +186,22 @@ async function initialize(
   };
 
   const logStore = new RocksLogStore(db, committer, logger, closeOne);
-  const backend = new RocksMvccBackend(db, committer, appliedIndex, closeOne);
-  hooks.beforeWrite = (group) => backend.beforeWrite(group);
-  hooks.afterWrite = (group) => backend.afterWrite(group);
-  hooks.failed = (error) => {
+  const backend = new RocksMvccBackend(db, mvccCommitter, appliedIndex, closeOne);
+  mvccHooks.beforeWrite = (group) => backend.beforeWrite(group);
+  mvccHooks.afterWrite = (group) => backend.afterWrite(group);
+  let stopped = false;
+  const failed = (error: StorageFailedError): void => {
+    if (stopped) return;
+    stopped = true;
     logger.error(
       { dir, err: error.cause, code: error.code },
       "data dir write failed; writes stopped",
     );
+    committer.stopWith(error);
+    mvccCommitter.stopWith(error);
   };
+  hooks.failed = failed;
+  mvccHooks.failed = failed;
 
   logger.info({ dir, clusterId, memberId, created, appliedIndex }, "data dir opened");
   const close = async (): Promise<void> => {

@@ -16,6 +16,7 @@ import type { NativeDb, NativeWalFile } from "./native.js";
  */
 export class WalSyncer {
   private walNumber = -1;
+  private syncing: Promise<void> = Promise.resolve();
   private wal: FileHandle | undefined;
 
   /**
@@ -63,7 +64,15 @@ export class WalSyncer {
    * Syncs every WAL written before `current` was asked for (default: now); see the class
    * invariant.
    */
-  async sync(current: Promise<NativeWalFile> = this.currentWal()): Promise<void> {
+  sync(current: Promise<NativeWalFile> = this.currentWal()): Promise<void> {
+    // Two committers (the Raft log's and the MVCC backend's) may sync at once; one at a
+    // time keeps the WAL switch-over below consistent.
+    const run = this.syncing.then(() => this.syncNow(current));
+    this.syncing = run.catch(() => {});
+    return run;
+  }
+
+  private async syncNow(current: Promise<NativeWalFile>): Promise<void> {
     const wal = this.wal;
     if (wal === undefined) throw new Error("WalSyncer.sync before start");
     // The datasync and the rotation check run concurrently: only a rotation costs more.
