@@ -1,5 +1,6 @@
 import { MvccError } from "@raftkv/mvcc-kv";
 import { RaftError } from "@raftkv/raft-core";
+import { ReadBarrierError } from "@raftkv/read-strategies";
 import { GrpcCode, GrpcStatusError } from "./grpc/status.js";
 
 /**
@@ -46,6 +47,11 @@ export const etcdErrors = {
 export function toGrpcStatus(error: unknown): GrpcStatusError {
   if (error instanceof GrpcStatusError) return error;
   if (error instanceof MvccError) {
+    // A retried request whose first result is no longer kept: it was applied, so a code
+    // that says "not applied" would lie; UNAVAILABLE leaves the outcome open.
+    if (error.code === "DUPLICATE_REQUEST") {
+      return new GrpcStatusError(GrpcCode.UNAVAILABLE, error.message, { cause: error });
+    }
     return new GrpcStatusError(error.grpcStatus as GrpcCode, error.message, { cause: error });
   }
   if (error instanceof RaftError) {
@@ -74,6 +80,16 @@ export function toGrpcStatus(error: unknown): GrpcStatusError {
         return new GrpcStatusError(GrpcCode.INTERNAL, `etcdserver: ${error.message}`, {
           cause: error,
         });
+    }
+  }
+  if (error instanceof ReadBarrierError) {
+    switch (error.code) {
+      case "SESSION_READ_TIMEOUT":
+        return etcdErrors.timeoutWaitApplied();
+      case "READ_ABORTED":
+        return etcdErrors.canceled();
+      default:
+        return etcdErrors.stopped();
     }
   }
   const message = error instanceof Error ? error.message : String(error);

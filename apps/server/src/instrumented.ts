@@ -62,6 +62,9 @@ export class InstrumentedLogStore implements LogStore {
 
 /** The key-value store as Raft's state machine, with the latency of each applied batch recorded. */
 export class InstrumentedStateMachine implements StateMachine<ApplyResult> {
+  /** Called after every applied batch (the read barrier's progress report). */
+  onApplied: () => void = () => {};
+
   constructor(
     private readonly store: MvccStore,
     private readonly applyDuration: Histogram,
@@ -74,12 +77,14 @@ export class InstrumentedStateMachine implements StateMachine<ApplyResult> {
     const end = this.applyDuration.startTimer();
     const results = await this.store.apply(entries);
     end();
+    this.onApplied();
     return results;
   }
   snapshot(): AsyncIterable<Uint8Array> {
     return this.store.snapshot();
   }
-  restore(metadata: SnapshotMetadata, data: AsyncIterable<Uint8Array>): Promise<void> {
-    return this.store.restore(metadata, data);
+  async restore(metadata: SnapshotMetadata, data: AsyncIterable<Uint8Array>): Promise<void> {
+    await this.store.restore(metadata, data);
+    this.onApplied();
   }
 }

@@ -39,6 +39,7 @@ import {
   type RaftNode,
   type Transport,
 } from "@raftkv/raft-core";
+import { ReadBarrier } from "@raftkv/read-strategies";
 import { createPeerTransport, FaultInjectingTransport } from "@raftkv/transport-connect";
 import { openRocksStorage, type RocksStorage } from "@raftkv/wal-rocksdb";
 import type { Logger } from "pino";
@@ -63,6 +64,8 @@ export class RaftKvMember {
   readonly id: number;
   readonly clusterId: number;
   private readonly ids: RequestIdGenerator;
+  /** Linearizable, serializable and session (read-your-writes) barriers over Raft. */
+  readonly reads: ReadBarrier;
   private readonly forwardClient = new UnaryClient();
   private readonly clientPorts: ClientPort[] = [];
   private readonly members: Map<number, MemberInfo>;
@@ -87,6 +90,7 @@ export class RaftKvMember {
     this.clusterId = identity.clusterId;
     this.members = new Map(identity.members.map((m) => [m.id, m]));
     this.ids = new RequestIdGenerator(this.id);
+    this.reads = new ReadBarrier({ raft, position: () => store.currentRevision() });
     this.maxTxnOps = config.maxTxnOps;
     // etcd's request timeout: 5 s plus two election timeouts.
     this.requestTimeoutMs = 5_000 + 2 * config.electionTimeoutMs;
@@ -164,11 +168,12 @@ export class RaftKvMember {
         ? new FaultInjectingTransport(peerTransport)
         : undefined;
       transport = faults ?? peerTransport;
+      const stateMachine = new InstrumentedStateMachine(store, metrics.applyDuration);
       const raft = await createRaftNode<ApplyResult>({
         id: self.id,
         logStore: new InstrumentedLogStore(storage.logStore, metrics.saveDuration),
         transport,
-        stateMachine: new InstrumentedStateMachine(store, metrics.applyDuration),
+        stateMachine,
         peers: identity.members.map((m) => m.id),
         join: config.initialClusterState === "existing",
         tickMs: config.heartbeatIntervalMs,
@@ -193,6 +198,7 @@ export class RaftKvMember {
         metrics,
       );
       started = member;
+      stateMachine.onApplied = () => member.reads.advanced();
 
       await member.listenClients();
       return member;
@@ -277,22 +283,8 @@ export class RaftKvMember {
     return this.store.txnRead(request);
   }
 
-  async linearizableBarrier(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        await this.raft.readIndex({ timeoutMs: Math.max(1, deadline - Date.now()) });
-        return;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === "LEADER_NOT_FOUND" || code === "READ_INDEX_DROPPED") {
-          if (Date.now() >= deadline) throw error;
-          await this.waitForLeader(deadline);
-          continue;
-        }
-        throw error;
-      }
-    }
+  linearizableBarrier(timeoutMs: number): Promise<void> {
+    return this.reads.wait("linearizable", { timeoutMs });
   }
 
   /** Replicates one write: proposed here when leading, forwarded to the leader otherwise. */
@@ -489,10 +481,10 @@ export class RaftKvMember {
   }
 
   private async waitForRevision(revision: number, deadline: number): Promise<void> {
-    while (this.store.currentRevision() < revision) {
-      if (Date.now() >= deadline) throw etcdErrors.timeoutWaitApplied();
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await this.reads.wait("session", {
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      minPosition: revision,
+    });
   }
 
   // ------------------------------------------------------------------ Maintenance
@@ -634,6 +626,7 @@ export class RaftKvMember {
       this.logger.info({}, "stopping member");
       await Promise.all(this.clientPorts.map((p) => p.close()));
       this.forwardClient.close();
+      this.reads.close();
       await this.raft.close();
       await this.transport.close();
       await this.store.close();
