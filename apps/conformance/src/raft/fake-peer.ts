@@ -264,6 +264,15 @@ export class FakePeer {
         `${this.name} (member ${this.id}) received a batch addressed to member ${batch.to}`,
       );
     }
+    const route = this.route;
+    if (
+      route !== undefined &&
+      (batch.from !== route.nodeId || batch.clusterId !== route.clusterId)
+    ) {
+      this.addressingFaults.push(
+        `${this.name} received a batch from member ${batch.from} of cluster ${batch.clusterId}; the member is ${route.nodeId} of cluster ${route.clusterId}`,
+      );
+    }
     for (const message of batch.messages) {
       if (message.from !== batch.from || message.to !== batch.to) {
         this.addressingFaults.push(
@@ -285,7 +294,7 @@ export class FakePeer {
     for (const wake of this.waiters) wake();
     this.waiters.clear();
     const responder = this.responder;
-    if (responder === undefined || this.route === undefined) return;
+    if (responder === undefined || this.route === undefined || this.id === 0n) return;
     const answers: Message[] = [];
     for (const message of batch.messages) {
       const answer = responder(message);

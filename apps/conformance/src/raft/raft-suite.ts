@@ -7,6 +7,7 @@ import { selectCases } from "../harness/case-filter.js";
 import { type CaseResult, type ConformanceCase, groupOf } from "../harness/conformance-case.js";
 import { describeStatus } from "../harness/expect.js";
 import { runCases } from "../harness/run-cases.js";
+import { raftkvCommand } from "../jepsen/raftkv-driver.js";
 import { appendCases } from "./append-cases.js";
 import { commitCases } from "./commit-cases.js";
 import { FakePeer } from "./fake-peer.js";
@@ -98,6 +99,8 @@ interface CaseContext {
  *
  * @throws UsageError for an unknown case pattern, a cluster size outside 3..7, a
  * fake peer count that does not match, or an unknown `without` feature.
+ * @throws DriverError when the suite is to start members and the server is not built
+ * (default command).
  * @throws ClusterNotReadyError when a `--target` member does not answer
  * Maintenance.Status, or a fake peer cannot listen on its URL.
  */
@@ -161,6 +164,8 @@ async function launchSession(mode: LaunchMode): Promise<Session> {
   if (!Number.isInteger(members) || members < 3 || members > 7) {
     throw new UsageError(`members must be 3..7 (the member and its fake peers), got ${members}`);
   }
+  // A server that is not there is one clear error, not one failure per case.
+  raftkvCommand(mode.command);
   const baseDir = mode.baseDir ?? (await mkdtemp(join(tmpdir(), "raftkv-conformance-raft-")));
   return {
     async createContext(caseName, { timing, available, signal }) {
@@ -182,7 +187,13 @@ async function launchSession(mode: LaunchMode): Promise<Session> {
         });
         if (signal.aborted) throw signal.reason;
         const cluster = await ScriptedCluster.discover({ node, peers, timing, available, signal });
-        return { cluster, dispose };
+        return {
+          cluster,
+          async dispose() {
+            cluster.reset();
+            await dispose();
+          },
+        };
       } catch (error) {
         await dispose();
         throw error;

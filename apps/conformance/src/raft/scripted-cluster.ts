@@ -4,7 +4,7 @@ import { type Message, MessageType } from "@raftkv/proto/raft";
 import { ConformanceAssertionError } from "../errors.js";
 import { check } from "../harness/expect.js";
 import { FakeLeader, type LogPosition } from "./fake-leader.js";
-import type { FakePeer } from "./fake-peer.js";
+import type { FakePeer, ReceivedMessage } from "./fake-peer.js";
 import type { NodeUnderTest } from "./node-under-test.js";
 import { describeMessage, isVoteRequest, raftMessage, typeName } from "./raft-messages.js";
 
@@ -107,14 +107,23 @@ export class ScriptedCluster {
    */
   static async discover(options: DiscoverOptions): Promise<ScriptedCluster> {
     const timeoutMs = campaignTimeoutMs(options.timing);
-    const firsts = await Promise.all(
-      options.peers.map((peer) =>
-        peer.waitFor((m) => isVoteRequest(m.type), "a (pre-)vote request from the member", {
-          timeoutMs,
-          signal: options.signal,
-        }),
-      ),
-    );
+    let firsts: ReceivedMessage[];
+    try {
+      firsts = await Promise.all(
+        options.peers.map((peer) =>
+          peer.waitFor((m) => isVoteRequest(m.type), "a (pre-)vote request from the member", {
+            timeoutMs,
+            signal: options.signal,
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConformanceAssertionError)) throw error;
+      throw new ConformanceAssertionError(
+        `the member did not campaign to every fake peer: ${error.message}; ${await describeState(options)}`,
+        { cause: error },
+      );
+    }
     const first = firsts.reduce((a, b) => (a.seq <= b.seq ? a : b));
     for (const [i, received] of firsts.entries()) {
       const peer = options.peers[i]!;
@@ -371,6 +380,17 @@ function campaignOf(message: Message): Campaign {
     nodeTerm: preVote ? message.term - 1n : message.term,
     last: { index: message.index, term: message.logTerm },
   };
+}
+
+/** What the fake peers received and what the member's Status says, for a failure report. */
+async function describeState(options: DiscoverOptions): Promise<string> {
+  const received = options.peers.map((p) => `${p.name} got ${p.mark()} messages`).join(", ");
+  try {
+    const s = await options.node.client.maintenance.status({}, { timeoutMs: 5_000 });
+    return `${received}; Status: member ${s.header?.memberId}, term ${s.raftTerm}, leader ${s.leader}`;
+  } catch (error) {
+    return `${received}; Status does not answer either (${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 /** Long enough for a randomized election timeout (up to twice the setting) and a slow start. */
