@@ -38,8 +38,15 @@ export interface KvBackend {
   readonly maxTxnOps: number;
   /** Milliseconds a request may take when the client set no deadline. */
   readonly requestTimeoutMs: number;
-  /** Replicates a write and resolves with its result once applied here. */
-  write(request: KvRequest["request"], timeoutMs: number): Promise<KvResponse>;
+  /**
+   * Replicates a write and resolves with its result once applied here. `raw` is the
+   * request's protobuf bytes when it came from the wire (reused, not re-encoded).
+   */
+  write(
+    request: KvRequest["request"],
+    raw: Uint8Array | undefined,
+    timeoutMs: number,
+  ): Promise<KvResponse>;
   /** Resolves once a linearizable read may be served from the local store. */
   linearizableBarrier(timeoutMs: number): Promise<void>;
   range(request: RangeRequest): Promise<RangeResponse>;
@@ -102,7 +109,7 @@ export class KvService {
     request: KvRequest["request"],
     call: UnaryCall | undefined,
   ): Promise<KvResponse> {
-    const response = await this.backend.write(request, timeoutOf(call, this.backend));
+    const response = await this.backend.write(request, call?.raw, timeoutOf(call, this.backend));
     response.header = this.backend.fillHeader(response.header);
     return response;
   }

@@ -4,23 +4,24 @@ import { create } from "@bufbuild/protobuf";
 import { type Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import {
   type ApplyResult,
-  encodeKvRequest,
   type KvResponse,
   MvccError,
   type MvccStore,
   openMvccStore,
 } from "@raftkv/mvcc-kv";
 import {
+  CompactionRequestSchema,
   type CompactionResponse,
+  DeleteRangeRequestSchema,
   type DeleteRangeResponse,
   KV,
   type KvRequest,
-  KvRequestSchema,
   Maintenance,
   type ProposeRequest,
   ProposeRequestSchema,
   type ProposeResponse,
   ProposeResponseSchema,
+  PutRequestSchema,
   type PutResponse,
   type RangeRequest,
   type ResponseHeader,
@@ -29,6 +30,7 @@ import {
   type StatusResponse,
   StatusResponseSchema,
   type TxnRequest,
+  TxnRequestSchema,
   type TxnResponse,
 } from "@raftkv/proto";
 import {
@@ -50,10 +52,18 @@ import { GrpcCode, GrpcStatusError } from "./grpc/status.js";
 import { CallNotSentError, CallOutcomeUnknownError, UnaryClient } from "./grpc/unary-client.js";
 import { serveUnary } from "./grpc/unary-server.js";
 import { InstrumentedLogStore, InstrumentedStateMachine } from "./instrumented.js";
+import { encodeKvEnvelope } from "./kv-envelope.js";
 import { KvService } from "./kv-service.js";
 import { clusterIdentity, formatId, type Member as MemberInfo } from "./membership.js";
 import { ServerMetrics } from "./observability.js";
 import { RequestIdGenerator } from "./request-id.js";
+
+const requestSchemas = {
+  put: PutRequestSchema,
+  deleteRange: DeleteRangeRequestSchema,
+  txn: TxnRequestSchema,
+  compaction: CompactionRequestSchema,
+} as const;
 
 /** The etcd API level raftkv serves; reported as Status.version so clients enable v3.4 features. */
 export const ETCD_API_VERSION = "3.4.0";
@@ -288,13 +298,26 @@ export class RaftKvMember {
   }
 
   /** Replicates one write: proposed here when leading, forwarded to the leader otherwise. */
-  async write(request: KvRequest["request"], timeoutMs: number): Promise<KvResponse> {
-    const kvRequest = create(KvRequestSchema, { id: this.ids.next(), request });
-    const data = encodeKvRequest(kvRequest, { maxRequestBytes: this.config.maxRequestBytes });
+  async write(
+    request: KvRequest["request"],
+    raw: Uint8Array | undefined,
+    timeoutMs: number,
+  ): Promise<KvResponse> {
+    if (request.case === undefined)
+      throw new GrpcStatusError(GrpcCode.INVALID_ARGUMENT, "raftkv: empty request");
+    // Validated by KvService already; only the size limit is left, on the envelope.
+    const data = encodeKvEnvelope(
+      this.ids.next(),
+      request.case,
+      requestSchemas[request.case],
+      request.value as never,
+      raw,
+      this.config.maxRequestBytes,
+    );
     const deadline = Date.now() + timeoutMs;
     const started = performance.now();
     this.metrics.proposalsPending.inc();
-    let outcome = "ok";
+    let outcome: "ok" | "rejected" | "failed" = "ok";
     try {
       const result = await this.replicate(data, deadline);
       if (result instanceof MvccError) {
@@ -312,7 +335,7 @@ export class RaftKvMember {
       throw error;
     } finally {
       this.metrics.proposalsPending.dec();
-      this.metrics.proposalDuration.observe({ outcome }, (performance.now() - started) / 1000);
+      this.metrics.observeProposal(outcome, (performance.now() - started) / 1000);
     }
   }
 

@@ -94,6 +94,17 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  private readonly proposalByOutcome = {
+    ok: this.proposalDuration.labels("ok"),
+    rejected: this.proposalDuration.labels("rejected"),
+    failed: this.proposalDuration.labels("failed"),
+  };
+
+  /** Records one write's latency; the labelled children are bound once, as this runs per request. */
+  observeProposal(outcome: "ok" | "rejected" | "failed", seconds: number): void {
+    this.proposalByOutcome[outcome].observe(seconds);
+  }
+
   private readonly handledByKey = new Map<string, { inc(): void }>();
 
   /** Counts one finished gRPC call; the labelled children are cached, as this runs per request. */

@@ -11,6 +11,8 @@ export interface UnaryCall {
   readonly headers: IncomingHttpHeaders;
   /** True once the client has gone away (cancelled, reset or timed out). */
   readonly cancelled: boolean;
+  /** The request message's protobuf bytes as received, for handlers that pass them on. */
+  readonly raw: Uint8Array | undefined;
 }
 
 /** One unary method served on the lean gRPC path. */
@@ -34,6 +36,7 @@ export interface UnaryServerOptions {
 
 class Call implements UnaryCall {
   cancelled = false;
+  raw: Uint8Array | undefined = undefined;
   constructor(
     readonly timeoutMs: number | undefined,
     readonly headers: IncomingHttpHeaders,
@@ -138,7 +141,8 @@ export function serveUnary(
     if (settled) return;
     let request: MessageShape<DescMessage>;
     try {
-      request = fromBinary(route.input, reader.finish());
+      call.raw = reader.finish();
+      request = fromBinary(route.input, call.raw);
     } catch (error) {
       fail(
         error instanceof GrpcStatusError
