@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromBinary, toJsonString } from "@bufbuild/protobuf";
 import { RangeResponseSchema } from "@raftkv/proto/etcd";
+import { freePorts } from "@raftkv/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI_PATH, freePorts } from "./test-support/process-cluster.js";
+import { CLI_PATH } from "./test-support/process-cluster.js";
 
 const ETCD = "/usr/bin/etcd";
 const ETCDCTL = "/usr/bin/etcdctl";

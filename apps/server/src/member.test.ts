@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Cluster, KV, Maintenance } from "@raftkv/proto/etcd";
+import { freePorts } from "@raftkv/test-support";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "./config.js";
 import { RaftKvMember } from "./member.js";
-import { freePorts } from "./test-support/process-cluster.js";
 
 const enc = new TextEncoder();
 

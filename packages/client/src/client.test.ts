@@ -1,23 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "@raftkv/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRaftkvClient } from "./client.js";
 import { EtcdError } from "./errors.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const dec = new TextDecoder();
 
@@ -31,7 +20,7 @@ describe("RaftkvClient against etcd 3.4", () => {
     if (!existsSync("/usr/bin/etcd"))
       throw new Error("etcd is missing: run scripts/ensure-system-deps.mjs");
     dir = await mkdtemp(join(tmpdir(), "raftkv-client-"));
-    const [client, peer, dead] = [await freePort(), await freePort(), await freePort()];
+    const [client, peer, dead] = await freePorts(3);
     endpoint = `127.0.0.1:${client}`;
     deadEndpoint = `127.0.0.1:${dead}`;
     etcd = spawn(

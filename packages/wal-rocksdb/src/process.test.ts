@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { runReadmeExample } from "@raftkv/test-support";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DataDirLockedError } from "./errors.js";
 import { openRocksStorage } from "./rocks-storage.js";
@@ -190,21 +191,8 @@ it("a data dir open in another process is refused with DataDirLockedError", asyn
   await rm(lockDir, { recursive: true, force: true });
 });
 
-it("the README example runs as written", async () => {
-  const readme = readFileSync(join(packageDir, "README.md"), "utf8");
-  const example = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  expect(example, "README has a ts example").toBeDefined();
-  const exampleDir = await mkdtemp(join(tmpdir(), "wal-rocksdb-readme-"));
-  try {
-    const script = join(exampleDir, "example.mjs");
-    const dist = pathToFileURL(join(packageDir, "dist", "index.js")).href;
-    writeFileSync(
-      script,
-      (example as string).replace('"@raftkv/wal-rocksdb"', JSON.stringify(dist)),
-    );
-    const output = execFileSync(process.execPath, [script], { encoding: "utf8" });
-    expect(output).toContain("last index 1");
-  } finally {
-    await rm(exampleDir, { recursive: true, force: true });
-  }
+it("the README example runs as written", () => {
+  const run = runReadmeExample(import.meta.url);
+  expect(run.stderr).toBe("");
+  expect(run.stdout).toContain("last index 1");
 });

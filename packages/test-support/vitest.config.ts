@@ -1,0 +1,3 @@
+import { raftkvProject } from "../../vitest.shared.ts";
+
+export default raftkvProject("@raftkv/test-support");
