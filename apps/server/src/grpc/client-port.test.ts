@@ -1,4 +1,5 @@
 import { type ClientHttp2Session, connect as connectH2 } from "node:http2";
+import { createConnection } from "node:net";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -152,6 +153,49 @@ describe("ClientPort", () => {
       body: "{}",
     });
     expect(await res.json()).toMatchObject({ version: "test" });
+  });
+
+  it("answers an undecodable request message with INTERNAL and keeps serving", async () => {
+    const session = connectH2(url);
+    try {
+      const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        const req = session.request({
+          ":method": "POST",
+          ":path": "/etcdserverpb.KV/Put",
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
+        req.on("response", (h) => {
+          if (h["grpc-status"] !== undefined) resolve(h);
+        });
+        req.on("trailers", resolve);
+        req.on("error", reject);
+        req.end(encodeFrame(Uint8Array.of(0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f)));
+      });
+      expect(trailers["grpc-status"]).toBe(String(GrpcCode.INTERNAL));
+      expect(String(trailers["grpc-message"])).toContain("unmarshalling");
+    } finally {
+      session.close();
+    }
+    expect(
+      (await grpc().put({ key: new Uint8Array([1]), value: new Uint8Array(2) })).header?.revision,
+    ).toBe(2n);
+  });
+
+  it("survives garbage bytes on the port", async () => {
+    const { port } = new URL(url);
+    await new Promise<void>((resolve) => {
+      const socket = createConnection(Number(port), "127.0.0.1", () => {
+        socket.write(Buffer.from("\x00\x01garbage that is neither HTTP/1.1 nor HTTP/2\r\n\r\n"));
+      });
+      socket.on("error", () => resolve());
+      socket.on("close", () => resolve());
+      socket.resume();
+      setTimeout(() => socket.destroy(), 2_000);
+    });
+    expect(
+      (await grpc().put({ key: new Uint8Array([1]), value: new Uint8Array(3) })).header?.revision,
+    ).toBe(3n);
   });
 
   it("serves plain HTTP endpoints", async () => {
