@@ -1,4 +1,5 @@
 /** Helpers the raftkv packages share in their own tests. Private: not published. */
+export { createTestCertificates, type TestCertificates } from "./certs.js";
 export { freePorts } from "./free-ports.js";
 export {
   type ReadmeExampleOptions,

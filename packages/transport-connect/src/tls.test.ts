@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TlsConfigError } from "./errors.js";
 import type { PeerTransportOptions } from "./options.js";
 import { createPeerTransport, type PeerTransport } from "./peer-transport.js";
-import { createTestCertificates, type TestCertificates } from "./test-support/certs.js";
+import { createTestCertificates, type TestCertificates } from "@raftkv/test-support";
 import { heartbeat } from "./test-support/messages.js";
 import { eventually, RecordingHandler } from "./test-support/recording-handler.js";
 
