@@ -1,1 +1,0 @@
-export { createTestCertificates, type TestCertificates } from "@raftkv/test-support";
