@@ -1,4 +1,6 @@
+import { rmSync } from "node:fs";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { createTestCertificates } from "@raftkv/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessCluster, type TestMember } from "./test-support/process-cluster.js";
 
@@ -172,5 +174,29 @@ describe("a 3-member raftkv cluster of real processes", () => {
       (v) => v === "2",
     );
     expect(await getValue(majority, "/part/minority")).toBeUndefined();
+  });
+});
+
+describe("a 3-member cluster with mutual TLS between peers", () => {
+  it("elects a leader over TLS and forwards a follower's write to it", async () => {
+    const tls = createTestCertificates();
+    const cluster = await ProcessCluster.start({ size: 3, tls });
+    try {
+      const leader = await cluster.waitForLeader();
+      const follower = cluster.members.find((m) => m.name !== leader)!;
+      await follower.kv.put(
+        { key: enc.encode("/tls/k"), value: enc.encode("sealed") },
+        { timeoutMs: 10_000 },
+      );
+      for (const m of cluster.members) {
+        await eventually(
+          () => getValue(m, "/tls/k", true),
+          (v) => v === "sealed",
+        );
+      }
+    } finally {
+      await cluster.close();
+      rmSync(tls.dir, { recursive: true, force: true });
+    }
   });
 });

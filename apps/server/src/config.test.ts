@@ -46,6 +46,29 @@ describe("loadConfig", () => {
     }
   });
 
+  it("takes TLS between peers from etcd's --peer-* flags when the peer URLs use https", () => {
+    const c = loadConfig(
+      [
+        "--listen-peer-urls",
+        "https://127.0.0.1:2380",
+        "--peer-cert-file",
+        "/c.pem",
+        "--peer-key-file",
+        "/k.pem",
+        "--peer-trusted-ca-file",
+        "/ca.pem",
+        "--peer-client-cert-auth",
+      ],
+      {},
+    );
+    expect(c.peerTls).toEqual({
+      certFile: "/c.pem",
+      keyFile: "/k.pem",
+      caFile: "/ca.pem",
+      clientCertAuth: true,
+    });
+  });
+
   it("parses an etcd-style --initial-cluster", () => {
     const c = loadConfig(
       [
@@ -69,7 +92,7 @@ describe("loadConfig", () => {
     [
       ["--listen-client-urls", "https://127.0.0.1:2379"],
       "listen-client-urls",
-      "TLS is not supported",
+      "TLS on the client port",
     ],
     [["--listen-client-urls", "http://127.0.0.1"], "listen-client-urls", "must name a port"],
     [
@@ -80,6 +103,26 @@ describe("loadConfig", () => {
     [["--initial-cluster-state", "maybe"], "initial-cluster-state", "not one of new, existing"],
     [["--max-request-bytes", "0"], "max-request-bytes", "at least 1"],
     [["--name"], "name", "needs a value"],
+    [
+      ["--listen-peer-urls", "https://127.0.0.1:2380"],
+      "peer-cert-file",
+      "required for https peer URLs",
+    ],
+    [["--peer-cert-file", "/x.pem"], "peer-cert-file", "peer URLs use http"],
+    [
+      [
+        "--listen-peer-urls",
+        "https://127.0.0.1:2380",
+        "--initial-cluster",
+        "default=https://127.0.0.1:2380,b=http://127.0.0.1:2480",
+        "--peer-cert-file",
+        "c",
+        "--peer-key-file",
+        "k",
+      ],
+      "listen-peer-urls",
+      "all use https or all use http",
+    ],
   ])("refuses %j naming --%s", (argv, flag, message) => {
     const error = configError(argv);
     expect(error.flag).toBe(flag);

@@ -36,6 +36,10 @@ export interface ServerConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Enables the peer fault-injection endpoint, for tests and `raftkv dev`. */
   enableFaultInjection: boolean;
+  /** TLS between peers (https peer URLs), from etcd's --peer-* flags. */
+  peerTls:
+    | { certFile: string; keyFile: string; caFile: string | undefined; clientCertAuth: boolean }
+    | undefined;
 }
 
 interface FlagSpec {
@@ -137,6 +141,23 @@ export const flagSpecs: readonly FlagSpec[] = [
     default: "false",
   },
   {
+    name: "peer-cert-file",
+    kind: "string",
+    describe: "Path to the peer server TLS cert file (needed for https peer URLs).",
+  },
+  { name: "peer-key-file", kind: "string", describe: "Path to the peer server TLS key file." },
+  {
+    name: "peer-trusted-ca-file",
+    kind: "string",
+    describe: "Path to the peer server TLS trusted CA file.",
+  },
+  {
+    name: "peer-client-cert-auth",
+    kind: "bool",
+    describe: "Require peers to present a certificate signed by the trusted CA.",
+    default: "false",
+  },
+  {
     name: "config-file",
     kind: "string",
     describe: "Path to a YAML or JSON file of the options above (flag names as keys).",
@@ -206,6 +227,13 @@ function readConfigFile(path: string): Map<string, string> {
   return values;
 }
 
+/** Flags whose URLs are peer URLs: https there means TLS between peers. */
+const PEER_URL_FLAGS = new Set([
+  "listen-peer-urls",
+  "initial-advertise-peer-urls",
+  "initial-cluster",
+]);
+
 function parseUrls(flag: string, value: string): URL[] {
   const urls = value
     .split(",")
@@ -218,10 +246,15 @@ function parseUrls(flag: string, value: string): URL[] {
       } catch {
         throw new ConfigError(flag, `"${s}" is not a URL`);
       }
-      if (url.protocol === "https:") {
-        throw new ConfigError(flag, `"${s}": TLS is not supported by this server yet; use http`);
+      if (url.protocol === "https:" && !PEER_URL_FLAGS.has(flag)) {
+        throw new ConfigError(
+          flag,
+          `"${s}": TLS on the client port is not supported yet; use http`,
+        );
       }
-      if (url.protocol !== "http:") throw new ConfigError(flag, `"${s}" must use http`);
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        throw new ConfigError(flag, `"${s}" must use http or https`);
+      }
       if (url.port === "") throw new ConfigError(flag, `"${s}" must name a port`);
       if (url.pathname !== "/" || url.search !== "") {
         throw new ConfigError(flag, `"${s}" must not have a path or query`);
@@ -323,6 +356,33 @@ export function loadConfig(
   }
   if (electionTimeoutMs > 50_000)
     throw new ConfigError("election-timeout", "is longer than 50000ms");
+  const peerUrls = [
+    ...listenPeerUrls,
+    ...initialAdvertisePeerUrls,
+    ...[...initialCluster.values()].flat(),
+  ];
+  const tlsPeers = peerUrls.filter((u) => u.protocol === "https:");
+  const certFile = get("peer-cert-file");
+  const keyFile = get("peer-key-file");
+  let peerTls: ServerConfig["peerTls"];
+  if (tlsPeers.length > 0) {
+    if (tlsPeers.length !== peerUrls.length) {
+      throw new ConfigError("listen-peer-urls", "peer URLs must all use https or all use http");
+    }
+    if (!certFile) throw new ConfigError("peer-cert-file", "is required for https peer URLs");
+    if (!keyFile) throw new ConfigError("peer-key-file", "is required for https peer URLs");
+    peerTls = {
+      certFile,
+      keyFile,
+      caFile: get("peer-trusted-ca-file") || undefined,
+      clientCertAuth: bool("peer-client-cert-auth"),
+    };
+  } else if (certFile || keyFile) {
+    throw new ConfigError(
+      certFile ? "peer-cert-file" : "peer-key-file",
+      "is given but the peer URLs use http",
+    );
+  }
   return {
     name,
     dataDir: get("data-dir") as string,
@@ -346,6 +406,7 @@ export function loadConfig(
     readMode: oneOf("read-mode", get("read-mode") as string, ["readindex", "lease"]),
     logLevel: oneOf("log-level", get("log-level") as string, ["debug", "info", "warn", "error"]),
     enableFaultInjection: bool("enable-fault-injection"),
+    peerTls,
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -76,7 +77,7 @@ export class RaftKvMember {
   private readonly ids: RequestIdGenerator;
   /** Linearizable, serializable and session (read-your-writes) barriers over Raft. */
   readonly reads: ReadBarrier;
-  private readonly forwardClient = new UnaryClient();
+  private readonly forwardClient: UnaryClient;
   private readonly clientPorts: ClientPort[] = [];
   private readonly members: Map<number, MemberInfo>;
   private closing: Promise<void> | undefined;
@@ -100,6 +101,17 @@ export class RaftKvMember {
     this.clusterId = identity.clusterId;
     this.members = new Map(identity.members.map((m) => [m.id, m]));
     this.ids = new RequestIdGenerator(this.id);
+    const tls = config.peerTls;
+    this.forwardClient = new UnaryClient({
+      tls:
+        tls === undefined
+          ? undefined
+          : {
+              ca: tls.caFile === undefined ? undefined : readFileSync(tls.caFile),
+              cert: readFileSync(tls.certFile),
+              key: readFileSync(tls.keyFile),
+            },
+    });
     this.reads = new ReadBarrier({ raft, position: () => store.currentRevision() });
     this.maxTxnOps = config.maxTxnOps;
     // etcd's request timeout: 5 s plus two election timeouts.
@@ -156,6 +168,7 @@ export class RaftKvMember {
           .map((m) => ({ id: m.id, urls: m.peerUrls })),
         logger: logger.child({ component: "transport" }),
         registry: metrics.registry,
+        ...(config.peerTls === undefined ? {} : { tls: config.peerTls }),
         // Incoming snapshots are spooled beside the member's data, not in the OS temp dir.
         snapshot: { dir: join(config.dataDir, "snap-incoming") },
       });

@@ -24,6 +24,10 @@ export class CallOutcomeUnknownError extends Error {
 export interface UnaryClientOptions {
   /** Largest response message accepted. Default 16 MiB. */
   maxReceiveMessageBytes?: number;
+  /** TLS material for https origins (a CA to trust, and a client certificate for mutual TLS). */
+  tls?:
+    | { ca?: Buffer | undefined; cert?: Buffer | undefined; key?: Buffer | undefined }
+    | undefined;
 }
 
 /**
@@ -35,16 +39,21 @@ export interface UnaryClientOptions {
 export class UnaryClient {
   private readonly sessions = new Map<string, ClientHttp2Session>();
   private readonly maxReceive: number;
+  private readonly tls: UnaryClientOptions["tls"];
   private closed = false;
 
   constructor(options: UnaryClientOptions = {}) {
     this.maxReceive = options.maxReceiveMessageBytes ?? 16 * 1024 * 1024;
+    this.tls = options.tls;
   }
 
   private session(origin: string): ClientHttp2Session {
     let session = this.sessions.get(origin);
     if (session === undefined || session.closed || session.destroyed) {
-      session = connect(origin);
+      session =
+        origin.startsWith("https:") && this.tls !== undefined
+          ? connect(origin, this.tls)
+          : connect(origin);
       const s = session;
       s.on("error", () => {});
       s.on("close", () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { KV, Maintenance } from "@raftkv/proto/etcd";
-import { freePorts } from "@raftkv/test-support";
+import { freePorts, type TestCertificates } from "@raftkv/test-support";
 
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli.js");
 
@@ -28,6 +28,8 @@ export interface ProcessClusterOptions {
   /** Milliseconds; default 100 / 1000 as etcd. */
   heartbeatMs?: number;
   electionMs?: number;
+  /** Mutual TLS between peers (https peer URLs) with these certificates. */
+  tls?: TestCertificates;
 }
 
 /**
@@ -46,7 +48,20 @@ export class ProcessCluster {
     const root = await mkdtemp(join(tmpdir(), "raftkv-test-"));
     const ports = await freePorts(options.size * 2);
     const names = Array.from({ length: options.size }, (_, i) => `m${i + 1}`);
-    const peerUrl = (i: number) => `http://127.0.0.1:${ports[2 * i + 1]}`;
+    const scheme = options.tls === undefined ? "http" : "https";
+    const peerUrl = (i: number) => `${scheme}://127.0.0.1:${ports[2 * i + 1]}`;
+    const tlsFlags =
+      options.tls === undefined
+        ? []
+        : [
+            "--peer-cert-file",
+            options.tls.memberCert,
+            "--peer-key-file",
+            options.tls.memberKey,
+            "--peer-trusted-ca-file",
+            options.tls.caFile,
+            "--peer-client-cert-auth",
+          ];
     const initialCluster = names.map((n, i) => `${n}=${peerUrl(i)}`).join(",");
     const cluster = new ProcessCluster(root, (m) => [
       "--name",
@@ -68,6 +83,7 @@ export class ProcessCluster {
       "--log-level",
       "info",
       "--enable-fault-injection",
+      ...tlsFlags,
       ...(options.args ?? []),
     ]);
     for (const [i, name] of names.entries()) {
