@@ -184,6 +184,13 @@ export class StoreClosedError extends MvccError {
   }
 }
 
+/** An option given to `openMvccStore` is out of its range (e.g. a negative batch limit). */
+export class InvalidOptionError extends MvccError {
+  readonly code = "INVALID_OPTION";
+  readonly grpcStatus = GrpcStatus.InvalidArgument;
+  override readonly name = "InvalidOptionError";
+}
+
 /** Entries handed to `apply` do not follow the applied index without a gap. */
 export class ApplyOrderError extends MvccError {
   readonly code = "APPLY_ORDER";

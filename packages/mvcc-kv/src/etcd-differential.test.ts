@@ -106,7 +106,7 @@ describe("differential test against etcd 3.4", () => {
         request: { case: op.kind, value: op.request },
       };
       const data = encodeKvRequest(request as KvRequest);
-      const index = store.appliedIndex() + 1;
+      const index = store.lastAppliedIndex() + 1;
       const [result] = await store.apply([{ index, term: 1, type: 0, data }]);
       if (result instanceof MvccError) throw result;
       return { response: canonical(schemas[op.kind], result as never) };

@@ -9,6 +9,12 @@ export type {
   MvccBackend,
 } from "./backend.js";
 export {
+  DEFAULT_BATCH_INTERVAL_MS,
+  DEFAULT_BATCH_LIMIT_BYTES,
+  DEFAULT_BATCH_LIMIT_OPS,
+  DEFAULT_MAX_PENDING_BYTES,
+} from "./backend-flusher.js";
+export {
   ApplyOrderError,
   CompactedError,
   CorruptStateError,
@@ -17,6 +23,7 @@ export {
   EmptyKeyError,
   FutureRevisionError,
   GrpcStatus,
+  InvalidOptionError,
   InvalidRequestError,
   KeyNotFoundError,
   LeaseNotFoundError,

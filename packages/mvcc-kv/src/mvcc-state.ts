@@ -1,5 +1,6 @@
-import { ApplyBatch, type RevisionOverlay } from "./apply-batch.js";
+import type { ApplyBatch, RevisionOverlay } from "./apply-batch.js";
 import type { BackendReader, BackendSnapshot, MvccBackend } from "./backend.js";
+import type { BackendFlusher } from "./backend-flusher.js";
 import { CorruptStateError } from "./errors.js";
 import type { Keyspace } from "./keyspace.js";
 import { decodeRecord, type KvRecord } from "./kv-record.js";
@@ -9,8 +10,9 @@ import { ValueCache } from "./value-cache.js";
 
 /**
  * The in-memory side of a store: the key index, the revision counters, the latest-value
- * cache and the batch being applied. Only `apply` (one call at a time) and restore
- * mutate it; reads take a `ReadView` that stays consistent while apply runs on.
+ * cache, and (through the flusher) the batches applied but not yet written. Only `apply`
+ * (one call at a time) and restore mutate it; reads take a `ReadView` that stays
+ * consistent while apply and background writes run on.
  */
 export class MvccState {
   index = new TreeIndex();
@@ -19,16 +21,21 @@ export class MvccState {
   /** The compacted main revision; -1 before any compaction, as in etcd. */
   compactRev = -1;
   readonly cache: ValueCache;
-  /** The batch of the running `apply`, if any. */
-  batch: ApplyBatch | undefined = undefined;
 
   constructor(
     readonly backend: MvccBackend,
+    /** Where applied writes wait for the backend. */
+    readonly writes: BackendFlusher,
     /** The slot of the backend this state lives in. */
     readonly keys: Keyspace,
     cacheBytes: number,
   ) {
     this.cache = new ValueCache(cacheBytes);
+  }
+
+  /** The batch applies write into. */
+  get batch(): ApplyBatch {
+    return this.writes.open;
   }
 
   /**
@@ -37,34 +44,39 @@ export class MvccState {
    * backend (the index itself is not copied).
    */
   readView(): ReadView {
-    const overlay = this.batch?.overlay;
+    const overlays = this.writes.overlays();
     return {
       rev: this.currentRev,
       compactRev: this.compactRev,
       index: this.index,
-      fetch: (refs) => this.fetchPinned(refs, overlay),
+      fetch: (refs) => this.fetchPinned(refs, overlays),
     };
   }
 
-  /** Records for apply: the running batch, then the live backend (no other writer runs). */
+  /**
+   * Records for apply: unwritten batches, then the live backend. Background writes only
+   * add what the overlays already hold, and only apply removes revisions (compaction, of
+   * revisions the index no longer names), so the live backend is safe to read here.
+   */
   fetchForApply(refs: readonly RevisionRef[]): Promise<KvRecord[]> {
-    return this.fetchPinned(refs, this.batch?.overlay, this.backend);
+    return this.fetchPinned(refs, this.writes.overlays(), this.backend);
   }
 
   /**
-   * Resolves refs from the cache and the overlay synchronously, and only then (in the
-   * same tick, before any await) pins a backend snapshot for the rest.
+   * Resolves refs from the cache and the overlays synchronously, and only then (in the
+   * same tick, before any await) pins a backend snapshot for the rest: a revision is
+   * either in an overlay the reader captured or in a write completed before the pin.
    */
   private async fetchPinned(
     refs: readonly RevisionRef[],
-    overlay: RevisionOverlay | undefined,
+    overlays: readonly RevisionOverlay[],
     live?: BackendReader,
   ): Promise<KvRecord[]> {
     const records: KvRecord[] = new Array(refs.length);
     let missing: number[] | undefined;
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
-      const hit = this.cache.get(ref.ki, ref.main) ?? overlay?.get(ref.main)?.[ref.sub];
+      const hit = this.cache.get(ref.ki, ref.main) ?? fromOverlays(overlays, ref);
       if (hit) {
         records[i] = hit;
       } else {
@@ -114,10 +126,16 @@ export class MvccState {
       this.cache.set(ref.ki, record);
     }
   }
+}
 
-  /** Starts collecting a new batch. */
-  beginBatch(): ApplyBatch {
-    this.batch = new ApplyBatch();
-    return this.batch;
+/** The record of `ref` in the overlay holding its main revision (at most one does). */
+function fromOverlays(
+  overlays: readonly RevisionOverlay[],
+  ref: RevisionRef,
+): KvRecord | null | undefined {
+  for (let i = overlays.length - 1; i >= 0; i--) {
+    const subs = overlays[i]!.get(ref.main);
+    if (subs !== undefined) return subs[ref.sub];
   }
+  return undefined;
 }

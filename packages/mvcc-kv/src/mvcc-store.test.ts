@@ -26,7 +26,7 @@ import {
 import { createMemoryBackend } from "./memory-backend.js";
 import { MAX_REMEMBERED_RESULT_BYTES, REQUEST_ID_WINDOW } from "./request-table.js";
 import { backendFactories } from "./testdata/backends.js";
-import { dec, dumpBackend, enc, Harness, ok, rawBackend } from "./testdata/harness.js";
+import { dec, enc, Harness, ok, rawBackend } from "./testdata/harness.js";
 
 describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
   const backends: MvccBackend[] = [];
@@ -58,6 +58,8 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       expect(kv).toMatchObject({ createRevision: 2n, modRevision: 4n, version: 2n, lease: 0n });
       expect(dec(kv!.value)).toBe("2");
       expect(h.store.currentRevision()).toBe(4);
+      expect(h.store.lastAppliedIndex()).toBe(3);
+      await h.store.flush();
       expect(h.store.appliedIndex()).toBe(3);
     });
 
@@ -252,7 +254,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       expect(result).toBeInstanceOf(KeyNotFoundError);
       expect(result).toMatchObject({ grpcStatus: 3, message: "etcdserver: key not found" });
       expect(h.store.currentRevision()).toBe(1);
-      expect(h.store.appliedIndex()).toBe(1);
+      expect(h.store.lastAppliedIndex()).toBe(1);
     });
 
     it("answers a lease that was never granted with LeaseNotFound, and accepts granted ones", async () => {
@@ -574,13 +576,13 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       await h.del("b"); // 5
       await h.put("c", "1"); // 6
       await h.put("a", "3"); // 7
-      const before = (await dumpBackend(h.backend)).filter((e) => e.startsWith("01")).length;
+      const before = (await h.dump()).filter((e) => e.startsWith("01")).length;
       expect(before).toBe(6);
       const response = await h.compactOk(6);
       expect(response.header?.revision).toBe(7n);
       expect(h.store.compactedRevision()).toBe(6);
       // Kept: a@3 (visible at 6), c@6, a@7. Removed: a@2, b@4, b's tombstone @5.
-      const after = (await dumpBackend(h.backend)).filter((e) => e.startsWith("01")).length;
+      const after = (await h.dump()).filter((e) => e.startsWith("01")).length;
       expect(after).toBe(3);
       expect(await h.get("a", undefined, { revision: 6n })).toEqual([["a", "2"]]);
       expect(await h.get("a", "z", { revision: 6n })).toEqual([
@@ -612,7 +614,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       await h.put("a", "1");
       await h.del("a");
       await h.compactOk(3);
-      h = await h.reopen(await factory.reopen(h.backend));
+      h = await h.reopen(factory.reopen);
       backends.push(h.backend);
       expect(h.store.compactedRevision()).toBe(3);
       expect(h.store.currentRevision()).toBe(3);
@@ -637,7 +639,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       expect(results[0]).toBeUndefined();
       expect(results[1]).toBeUndefined();
       expect(ok<{ header: { revision: bigint } }>(results[2]).header.revision).toBe(2n);
-      expect(h.store.appliedIndex()).toBe(3);
+      expect(h.store.lastAppliedIndex()).toBe(3);
       // Replayed entries at or below the applied index are skipped.
       expect(await h.store.apply([{ index: 3, term: 1, type: 0, data }])).toEqual([undefined]);
       expect(h.store.currentRevision()).toBe(2);
@@ -648,9 +650,9 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       await expect(
         h.store.apply([{ index: 2, term: 1, type: 0, data: new Uint8Array(0) }]),
       ).rejects.toBeInstanceOf(ApplyOrderError);
-      expect(h.store.appliedIndex()).toBe(0);
+      expect(h.store.lastAppliedIndex()).toBe(0);
       await h.put("a", "1");
-      expect(h.store.appliedIndex()).toBe(1);
+      expect(h.store.lastAppliedIndex()).toBe(1);
     });
 
     it("answers an undecodable entry with InvalidRequest on every member, without failing", async () => {
@@ -663,7 +665,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
         { index: 2, term: 1, type: 0, data: Uint8Array.of(0x08, 0x05) },
       ]);
       expect(empty).toBeInstanceOf(InvalidRequestError);
-      expect(h.store.appliedIndex()).toBe(2);
+      expect(h.store.lastAppliedIndex()).toBe(2);
       await h.put("a", "1");
     });
 
@@ -684,7 +686,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
         request: { case: "put" as const, value: { key: enc("zz"), ignoreValue: true } },
       };
       expect(await h.apply(bad)).toBeInstanceOf(KeyNotFoundError);
-      const h2 = await h.reopen(await factory.reopen(h.backend));
+      const h2 = await h.reopen(factory.reopen);
       backends.push(h2.backend);
       expect(await h2.apply(bad)).toBeInstanceOf(KeyNotFoundError);
       expect(ok<{ header: { revision: bigint } }>(await h2.apply(put)).header.revision).toBe(
@@ -710,7 +712,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       ];
       await x.applyAll(log);
       for (const request of log) await y.apply(request);
-      expect(await dumpBackend(y.backend)).toEqual(await dumpBackend(x.backend));
+      expect(await y.dump()).toEqual(await x.dump());
       expect(await y.store.hashKV()).toEqual(await x.store.hashKV());
     });
 
@@ -720,7 +722,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       await h.del("k3");
       await h.compactOk(30);
       const before = { hash: await h.store.hashKV(), all: await h.get("\u0000", "\u0000") };
-      const h2 = await h.reopen(await factory.reopen(h.backend));
+      const h2 = await h.reopen(factory.reopen);
       backends.push(h2.backend);
       expect(await h2.store.hashKV()).toEqual(before.hash);
       expect(await h2.get("\u0000", "\u0000")).toEqual(before.all);
@@ -739,7 +741,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
         request: { case: "put", value: { key: enc("dedup"), value: enc("1") } },
       });
       await source.compactOk(20);
-      const index = source.store.appliedIndex();
+      const index = source.store.lastAppliedIndex();
       const chunks: Uint8Array[] = [];
       for await (const chunk of source.store.snapshot()) chunks.push(chunk);
       expect(chunks.length).toBeGreaterThan(3);
@@ -748,7 +750,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       await target.put("stale", "gone");
       await target.store.restore({ index }, toAsync(chunks));
       expect(target.store.appliedIndex()).toBe(index);
-      expect(await dumpBackend(target.backend)).toEqual(await dumpBackend(source.backend));
+      expect(await target.dump()).toEqual(await source.dump());
       expect(await target.store.hashKV()).toEqual(await source.store.hashKV());
       expect(await target.get("stale")).toEqual([]);
       // The request-id table came along.
@@ -797,7 +799,7 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       expect(await target.get("old")).toEqual([["old", "state"]]);
       await target.put("still", "works");
       // The spare slot holds the partial restore until the next open or restore removes it.
-      const reopened = await target.reopen(await factory.reopen(target.backend));
+      const reopened = await target.reopen(factory.reopen);
       backends.push(reopened.backend);
       expect(reopened.store.appliedIndex()).toBe(2);
       expect(await reopened.get("\u0000", "\u0000")).toEqual([
@@ -832,14 +834,14 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       expect(reopened.store.appliedIndex()).toBe(1);
       expect(await reopened.get("\u0000", "\u0000")).toEqual([["old", "state"]]);
       await reopened.store.restore({ index: 10 }, toAsync(chunks));
-      expect(await dumpBackend(backend)).toEqual(await dumpBackend(source.backend));
+      expect(await reopened.dump()).toEqual(await source.dump());
       expect(reopened.store.appliedIndex()).toBe(10);
       // A second restore switches back to the first slot.
       const again = await collectChunks(source.store.snapshot());
       const other = await fresh();
       await other.store.restore({ index: 10 }, toAsync(again));
       await other.store.restore({ index: 10 }, toAsync(again));
-      expect(await dumpBackend(other.backend)).toEqual(await dumpBackend(source.backend));
+      expect(await other.dump()).toEqual(await source.dump());
     });
 
     it("serves reads during a restore from the old state, then from the new one, never a mix", async () => {
@@ -853,6 +855,9 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       // No cache: every read fetches from the backend while the restore writes to it.
       const target = await fresh({ valueCacheBytes: 0 });
       await target.put("old", "state");
+      // In the backend, not only in memory: the reads below must fetch (and so wait for
+      // I/O, letting the restore run) rather than loop on microtasks.
+      await target.store.flush();
       let done = false;
       const restoring = target.store.restore({ index: 3000 }, toAsync(chunks)).finally(() => {
         done = true;
@@ -918,11 +923,18 @@ describe.each(backendFactories)("MvccStore on the $name backend", (factory) => {
       });
       const h = await Harness.open(flaky);
       await h.put("a", "1");
+      await h.store.flush();
       failNext = true;
-      const error = await h.put("a", "2").catch((e: unknown) => e);
+      // Applied in memory; its backend write comes later and fails.
+      await h.put("a", "2");
+      const error = await h.store.flush().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreFailedError);
       expect((error as Error).cause).toMatchObject({ message: "disk full" });
       await expect(h.range({ key: enc("a") })).rejects.toBeInstanceOf(StoreFailedError);
+      await expect(h.put("a", "3")).rejects.toBeInstanceOf(StoreFailedError);
+      await expect(h.store.hashKV()).rejects.toBeInstanceOf(StoreFailedError);
+      // The failure was reported already: close does not report it again.
+      await h.store.close();
       failNext = false;
       const reopened = await Harness.open(backend);
       expect(reopened.store.appliedIndex()).toBe(1);

@@ -10,7 +10,8 @@ import type {
 import type { Registry } from "prom-client";
 import { applyDeleteRange, applyPut, applyTxn } from "./apply-ops.js";
 import type { ApplyResult, KvResponse } from "./apply-result.js";
-import type { BackendEntry, BackendOperation, MvccBackend } from "./backend.js";
+import type { BackendEntry, BackendOperation, BackendSnapshot, MvccBackend } from "./backend.js";
+import { BackendFlusher } from "./backend-flusher.js";
 import { crc32c } from "./crc32c.js";
 import {
   ApplyOrderError,
@@ -66,6 +67,33 @@ export interface MvccStoreOptions {
   logger?: MvccLogger | undefined;
   /** prom-client registry to report metrics in (one store per registry). */
   registry?: Registry | undefined;
+  /**
+   * The longest time applied operations wait in memory before they are written to the
+   * backend as one batch, in milliseconds (etcd's `--backend-batch-interval`). Default
+   * `DEFAULT_BATCH_INTERVAL_MS` (100); 0 writes as soon as the previous write is done.
+   * Longer means fewer, larger backend writes, and more entries for Raft to replay after a
+   * crash. Throws `InvalidOptionError` below 0 or above 2^31-1.
+   */
+  batchIntervalMs?: number | undefined;
+  /**
+   * A batch is written once it holds this many backend operations (a put with a request id
+   * is two or three), checked after each `apply` call (etcd's `--backend-batch-limit`).
+   * Default `DEFAULT_BATCH_LIMIT_OPS` (10,000). Throws `InvalidOptionError` below 1.
+   */
+  batchLimitOps?: number | undefined;
+  /**
+   * A batch is written once its keys and values reach this many bytes, checked after each
+   * `apply` call. Default `DEFAULT_BATCH_LIMIT_BYTES` (16 MiB). Throws `InvalidOptionError`
+   * below 1.
+   */
+  batchLimitBytes?: number | undefined;
+  /**
+   * Back-pressure: while more than this many bytes are applied but not yet written (a
+   * slow or stuck disk), `apply` waits for backend writes before it starts. One `apply`
+   * call may go past it by its own size. Default `DEFAULT_MAX_PENDING_BYTES` (64 MiB).
+   * Throws `InvalidOptionError` below 1.
+   */
+  maxPendingBytes?: number | undefined;
 }
 
 /** A Raft log entry as the store needs it; raft-core's `Entry` fits. */
@@ -117,13 +145,20 @@ export async function openMvccStore(options: MvccStoreOptions): Promise<MvccStor
  * Reads (`range`, `txnRead`) are served outside Raft, at the current or a historic
  * revision; choosing serializable or linearizable reads is the caller's business.
  *
+ * Durability, as etcd's backend: `apply` changes memory and returns; what it wrote
+ * reaches the backend later, in batches (`batchIntervalMs`, `batchLimitOps`,
+ * `batchLimitBytes`), one write at a time. Reads see every applied entry at once.
+ * `appliedIndex()` is the last entry the backend holds, `lastAppliedIndex()` the last
+ * one applied; after a crash the store reopens at the former and Raft applies the rest
+ * again, which gives the same results (the request-id table is part of each batch).
+ *
  * Determinism: the same log gives every member byte-identical backend contents (no
- * clocks, randomness or map-order dependence in anything stored or hashed); options only
- * change speed.
+ * clocks, randomness or map-order dependence in anything stored or hashed), however
+ * the writes were batched; options only change speed.
  *
  * Concurrency: `apply`, `restore`, `txnRead` and `hashKV` run one at a time, in call
- * order. `range` runs at once, concurrently with them, and sees the last completed
- * revision consistently.
+ * order; `snapshot` and `flush` take their point in that order too. `range` runs at
+ * once, concurrently with them, and sees the last completed revision consistently.
  */
 export class MvccStore {
   private state: MvccState;
@@ -134,9 +169,13 @@ export class MvccStore {
   private readonly metrics: MvccMetrics | undefined;
   private readonly chunkBytes: number;
   private readonly cacheBytes: number;
+  private readonly writes: BackendFlusher;
+  /** The index of the last entry applied in memory (`appliedIndex()` may lag behind). */
+  private applied: number;
   private tail: Promise<unknown> = Promise.resolve();
   private failure: StoreFailedError | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** Set while a restore switches slots; reads wait for it. */
   private switching: Promise<void> | undefined;
 
@@ -144,8 +183,6 @@ export class MvccStore {
   constructor(options: MvccStoreOptions) {
     this.backend = options.backend;
     this.cacheBytes = options.valueCacheBytes ?? DEFAULT_VALUE_CACHE_BYTES;
-    this.state = new MvccState(this.backend, new Keyspace(0), this.cacheBytes);
-    this.requests = new RequestTable(this.state.keys);
     this.leases = options.leases ?? NO_LEASES;
     this.logger = options.logger;
     this.chunkBytes = options.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES;
@@ -157,7 +194,18 @@ export class MvccStore {
             compactedRevision: () => this.compactedRevision(),
             keys: () => this.state.index.size,
             valueCacheBytes: () => this.state.cache.bytes,
+            pendingBytes: () => this.writes.pendingBytes,
+            durableAppliedIndex: () => this.backend.appliedIndex(),
           });
+    this.writes = new BackendFlusher(
+      this.backend,
+      options,
+      (cause) => this.fail(cause),
+      this.metrics,
+    );
+    this.applied = this.backend.appliedIndex();
+    this.state = new MvccState(this.backend, this.writes, new Keyspace(0), this.cacheBytes);
+    this.requests = new RequestTable(this.state.keys);
   }
 
   /**
@@ -180,11 +228,22 @@ export class MvccStore {
     const loaded = await this.readBackend(keys);
     this.state = loaded.state;
     this.requests = loaded.requests;
+    this.applied = this.backend.appliedIndex();
+    this.writes.reset(this.applied);
   }
 
-  /** The index of the last entry whose effects are durable in the backend (0 when new). */
+  /**
+   * The index of the last entry whose effects the backend holds (0 when new): what a
+   * restart resumes from, and how far raft-core may compact its log. Lags behind
+   * `lastAppliedIndex()` by the batches not yet written.
+   */
   appliedIndex(): number {
     return this.backend.appliedIndex();
+  }
+
+  /** The index of the last entry applied (in memory, and visible to reads). */
+  lastAppliedIndex(): number {
+    return this.applied;
   }
 
   /** The revision of the last applied write (1 for a new store, as in etcd). */
@@ -198,17 +257,22 @@ export class MvccStore {
   }
 
   /**
-   * Applies committed entries in log order and returns one result per entry, with one
-   * atomic backend write (carrying the last index) for all of them. Entries at or below
-   * `appliedIndex()` are skipped (`undefined`). Non-normal entries and empty ones yield
-   * `undefined` but advance the index.
+   * Applies committed entries in log order and returns one result per entry. Entries at
+   * or below `lastAppliedIndex()` are skipped (`undefined`). Non-normal entries and empty
+   * ones yield `undefined` but advance the index.
+   *
+   * Resolves once the entries are applied in memory and visible to reads, without
+   * waiting for the backend: their writes join the open batch, which a background write
+   * makes durable later (see `batchIntervalMs`). It waits only while `maxPendingBytes`
+   * are unwritten, and for backend reads some txns and prev_kv puts need.
    *
    * A request id seen within the window (`REQUEST_ID_WINDOW`) is answered with the first
    * result and not applied again.
    *
    * Rejects with `ApplyOrderError` (nothing applied) when the entries leave a gap after
-   * the applied index, and with `StoreFailedError` when the backend fails: the store then
-   * refuses all further calls and must be reopened.
+   * the applied index, and with `StoreFailedError` once the backend failed (a write or a
+   * read, now or in an earlier background write): the store then refuses all further
+   * calls and must be reopened.
    */
   apply(entries: readonly ApplyEntry[]): Promise<ApplyResult[]> {
     return this.serialize(() => this.applyNow(entries));
@@ -248,8 +312,10 @@ export class MvccStore {
    * A hash of the key-value state at `revision` (0: current), comparable between
    * members: CRC-32C over the stored revisions at or below it that a compaction there
    * would keep (etcd's HashKV rule; the bytes hashed are raftkv's, so the value differs
-   * from etcd's). Throws `CompactedError` at or below the compacted revision,
-   * `FutureRevisionError` above the current one.
+   * from etcd's). Everything applied before the call is written to the backend first,
+   * so the hash covers all of it, however each member happened to batch its writes.
+   * Throws `CompactedError` at or below the compacted revision, `FutureRevisionError`
+   * above the current one, `StoreFailedError` if that write fails.
    */
   async hashKV(revision = 0): Promise<HashKvResult> {
     const pinned = await this.serialize(async () => {
@@ -266,9 +332,16 @@ export class MvccStore {
         }
         subs.add(sub);
       });
-      return { rev, compactRev, kept, keys: this.state.keys, snapshot: this.backend.snapshot() };
+      return {
+        rev,
+        compactRev,
+        kept,
+        keys: this.state.keys,
+        pinning: this.writes.flushedSnapshot(),
+      };
     });
-    const { rev, compactRev, kept, keys, snapshot } = pinned;
+    const { rev, compactRev, kept, keys, pinning } = pinned;
+    const snapshot = await pinning;
     try {
       let hash = crc32c(0, KEY_BUCKET_NAME);
       const entries = snapshot.range({
@@ -289,15 +362,26 @@ export class MvccStore {
   }
 
   /**
-   * The whole state as of `appliedIndex()` at the moment of the call, as a stream of
-   * chunks of at most `snapshotChunkBytes` (see snapshot-stream.ts). Later applies do not
-   * change what it yields. Throws `StoreFailedError` / `StoreClosedError`.
+   * The whole state as left by every `apply` called before it (call it between applies,
+   * as raft-core does: then that is `lastAppliedIndex()` at the moment of the call, and
+   * the stream's header carries that index), as a stream of chunks of at most
+   * `snapshotChunkBytes` (see snapshot-stream.ts). Later applies do not change what it
+   * yields. The state is written to the backend first and read from a backend snapshot
+   * pinned as that write completes, so the stream starts after at most one batch write.
+   * Throws `StoreFailedError` / `StoreClosedError`; the stream rejects with them if the
+   * store fails or closes before it is pinned.
    */
   snapshot(): AsyncIterable<Uint8Array> {
     this.assertUsable();
-    const pinned = this.backend.snapshot();
+    const pinning: Promise<BackendSnapshot> = this.serialize(async () => ({
+      pinned: this.writes.flushedSnapshot(),
+    })).then((step) => step.pinned);
+    // The stream reports a failure when read; a stream nobody reads must not crash the
+    // process with an unhandled rejection.
+    pinning.catch(() => {});
     const chunkBytes = this.chunkBytes;
     return (async function* () {
+      const pinned = await pinning;
       try {
         // The slot is read from the pinned view itself, so it matches the data.
         const keys = slotFromPointer(await pinned.get(Keyspace.SLOT_POINTER));
@@ -323,14 +407,41 @@ export class MvccStore {
     return this.serialize(() => this.restoreNow(metadata, data));
   }
 
-  /** Stops accepting calls and waits for the running one. The backend stays open. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.tail;
+  /**
+   * Writes everything applied so far to the backend: resolves once `appliedIndex()` has
+   * reached `lastAppliedIndex()` as of the call. Not needed for safety under Raft (the
+   * log replays what a crash loses); useful before a planned stop or a backup. Rejects
+   * with `StoreFailedError` if the write fails (the store then fails), `StoreClosedError`
+   * after `close()`.
+   */
+  async flush(): Promise<void> {
+    const step = await this.serialize(async () => ({ done: this.writes.flushed() }));
+    await step.done;
+  }
+
+  /**
+   * Stops accepting calls, waits for the running one and writes everything applied to
+   * the backend. The backend stays open. Rejects with `StoreFailedError` if that last
+   * write fails; resolves without writing if the store had already failed (the failure
+   * was reported then). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private async closeNow(): Promise<void> {
+    this.closed = true;
+    await this.tail;
+    try {
+      if (this.failure === undefined) await this.writes.flushed();
+    } finally {
+      this.writes.stop();
+    }
   }
 
   private serialize<T>(work: () => Promise<T>): Promise<T> {
@@ -348,19 +459,24 @@ export class MvccStore {
   }
 
   private fail(cause: unknown): StoreFailedError {
-    this.failure ??= new StoreFailedError(
+    if (this.failure !== undefined) return this.failure;
+    const failure = new StoreFailedError(
       "raftkv: mvcc store failed; reopen it to recover from the backend",
-      {
-        cause,
-      },
+      { cause },
     );
-    this.state.batch = undefined;
-    this.logger?.error({ err: cause }, "mvcc: store failed; reopen required");
-    return this.failure;
+    this.failure = failure;
+    // Memory ran ahead of the backend; what was not written is replayed from the Raft
+    // log after a reopen.
+    this.writes.abort(failure);
+    this.logger?.error(
+      { err: cause, appliedIndex: this.backend.appliedIndex(), lastAppliedIndex: this.applied },
+      "mvcc: store failed; reopen required",
+    );
+    return failure;
   }
 
   private async applyNow(entries: readonly ApplyEntry[]): Promise<ApplyResult[]> {
-    const applied = this.backend.appliedIndex();
+    const applied = this.applied;
     let expected = applied + 1;
     for (const entry of entries) {
       if (entry.index <= applied) continue;
@@ -372,8 +488,10 @@ export class MvccStore {
     const last = expected - 1;
     const results: ApplyResult[] = new Array<ApplyResult>(entries.length).fill(undefined);
     if (last === applied) return results;
+    // Rejects with the store's failure if a background write failed meanwhile.
+    if (this.writes.full) await this.writes.waitForRoom();
     const started = this.metrics === undefined ? 0 : performance.now();
-    const batch = this.state.beginBatch();
+    this.writes.beginApply();
     try {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries[i]!;
@@ -381,11 +499,11 @@ export class MvccStore {
         const result = this.applyData(entry.data);
         results[i] = result instanceof Promise ? await result : result;
       }
-      await this.backend.write({ operations: batch.operations, appliedIndex: last });
     } catch (cause) {
       throw this.fail(cause);
     }
-    this.state.batch = undefined;
+    this.applied = last;
+    this.writes.endApply(last);
     if (this.metrics !== undefined) {
       this.metrics.appliedEntries.inc(last - applied);
       this.metrics.applySeconds.observe((performance.now() - started) / 1000);
@@ -425,7 +543,7 @@ export class MvccStore {
 
   /** Records the result of a request with an id; returns the result. */
   private settle(id: bigint, result: ApplyResult): ApplyResult {
-    if (id !== 0n) this.requests.remember(id, result, this.state.batch!);
+    if (id !== 0n) this.requests.remember(id, result, this.state.batch);
     return result;
   }
 
@@ -484,7 +602,7 @@ export class MvccStore {
     const rev = toRevision(request.revision);
     if (rev <= state.compactRev) throw new CompactedError();
     if (rev > state.currentRev) throw new FutureRevisionError();
-    const batch = state.batch!;
+    const { batch } = state;
     state.compactRev = rev;
     let removed = 0;
     state.index.compact(rev, (main, sub) => {
@@ -500,6 +618,9 @@ export class MvccStore {
     metadata: RestoreMetadata,
     data: AsyncIterable<Uint8Array>,
   ): Promise<void> {
+    // The old state must be whole in the backend first: a defective stream leaves it in
+    // place, and the restore writes below go around the batches.
+    await this.writes.flushed();
     const live = this.state.keys;
     const target = live.other();
     // Whatever an earlier, interrupted restore left in the spare slot goes first.
@@ -543,6 +664,8 @@ export class MvccStore {
       } catch (cause) {
         throw this.fail(cause);
       }
+      this.applied = metadata.index;
+      this.writes.reset(metadata.index);
       const loaded = await this.readBackend(target).catch((cause: unknown) => {
         throw this.fail(cause);
       });
@@ -563,7 +686,7 @@ export class MvccStore {
   }
 
   private async readBackend(keys: Keyspace): Promise<{ state: MvccState; requests: RequestTable }> {
-    const state = new MvccState(this.backend, keys, this.cacheBytes);
+    const state = new MvccState(this.backend, this.writes, keys, this.cacheBytes);
     const requests = new RequestTable(keys);
     const loader = new StateLoader(state, requests);
     const snapshot = this.backend.snapshot();

@@ -12,7 +12,7 @@ function stored(
   id: bigint,
   result: Parameters<RequestTable["remember"]>[1],
 ): Uint8Array {
-  const batch = new ApplyBatch();
+  const batch = new ApplyBatch(0);
   table.remember(id, result, batch);
   const op = batch.operations[0];
   if (op?.type !== "put") throw new Error("expected a put");
@@ -45,7 +45,7 @@ describe("RequestTable", () => {
       header: { revision: 12n },
       prevKv: { key: Uint8Array.of(1), version: 2n },
     });
-    const batch = new ApplyBatch();
+    const batch = new ApplyBatch(0);
     table.remember(2n ** 63n + 5n, response, batch);
     table.remember(7n, new CompactedError(), batch);
     expect(table.lookup(2n ** 63n + 5n)).toEqual(response);

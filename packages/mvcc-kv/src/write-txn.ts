@@ -50,7 +50,7 @@ export class WriteTxn implements ReadView {
       lease,
     );
     ki.put(main, sub);
-    const batch = state.batch!;
+    const { batch } = state;
     batch.put(state.keys.revisionKey(main, sub), bytes);
     batch.remember(main, sub, record);
     state.cache.set(ki, record);
@@ -65,7 +65,7 @@ export class WriteTxn implements ReadView {
       doomed.push({ ki, main: found.main, sub: found.sub });
     });
     const main = this.beginRev + 1;
-    const batch = state.batch!;
+    const { batch } = state;
     for (const { ki } of doomed) {
       const sub = this.changes++;
       ki.tombstone(main, sub);

@@ -42,23 +42,35 @@ export class Harness {
     return new Harness(await openMvccStore({ ...options, backend }), backend, options);
   }
 
-  /** Closes the store and opens a new one on the same backend, as a restart. */
-  async reopen(backend: MvccBackend = this.backend): Promise<Harness> {
+  /**
+   * A clean restart: closes the store (which writes everything applied to the backend),
+   * then reopens the backend with `reopenBackend` (default: the same object) and opens a
+   * new store on it.
+   */
+  async reopen(
+    reopenBackend: (backend: MvccBackend) => Promise<MvccBackend> = async (b) => b,
+  ): Promise<Harness> {
     await this.store.close();
-    return Harness.open(backend, this.options);
+    return Harness.open(await reopenBackend(this.backend), this.options);
+  }
+
+  /** `dumpBackend` once everything applied so far is written. */
+  async dump(): Promise<string[]> {
+    await this.store.flush();
+    return dumpBackend(this.backend);
   }
 
   /** Applies one request as the next log entry and returns its result. */
   async apply(request: KvRequestInit): Promise<ApplyResult> {
     const data = toBinary(KvRequestSchema, create(KvRequestSchema, request));
-    const index = this.store.appliedIndex() + 1;
+    const index = this.store.lastAppliedIndex() + 1;
     const [result] = await this.store.apply([{ index, term: 1, type: 0, data }]);
     return result;
   }
 
   /** Applies several requests as one batch of consecutive entries. */
   async applyAll(requests: KvRequestInit[]): Promise<ApplyResult[]> {
-    let index = this.store.appliedIndex();
+    let index = this.store.lastAppliedIndex();
     return this.store.apply(
       requests.map((request) => ({
         index: ++index,
