@@ -1,10 +1,10 @@
 import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:http2";
+import { createTestCertificates, type TestCertificates } from "@raftkv/test-support";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TlsConfigError } from "./errors.js";
 import type { PeerTransportOptions } from "./options.js";
 import { createPeerTransport, type PeerTransport } from "./peer-transport.js";
-import { createTestCertificates, type TestCertificates } from "@raftkv/test-support";
 import { heartbeat } from "./test-support/messages.js";
 import { eventually, RecordingHandler } from "./test-support/recording-handler.js";
 

@@ -6,7 +6,8 @@
  * backend at the end of each phase (`flush()`). Prints a markdown table.
  *
  *   pnpm --filter @raftkv/mvcc-kv bench   (MVCC_BENCH_KEYS to change 100,000,
- *                                          MVCC_BENCH_SINGLES to change 20,000)
+ *     MVCC_BENCH_SINGLES to change 20,000, MVCC_BENCH_BATCH_LIMIT_OPS the store's
+ *     batchLimitOps)
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -139,7 +140,12 @@ interface Row {
 async function run(name: string, backend: MvccBackend): Promise<Row> {
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
-  const store = await openMvccStore({ backend });
+  const store = await openMvccStore({
+    backend,
+    ...(process.env.MVCC_BENCH_BATCH_LIMIT_OPS === undefined
+      ? {}
+      : { batchLimitOps: Number(process.env.MVCC_BENCH_BATCH_LIMIT_OPS) }),
+  });
   let index = 1;
   const fillEntries = putEntries(0, KEYS, index, false);
   index += KEYS;
