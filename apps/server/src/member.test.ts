@@ -42,13 +42,15 @@ describe("a single raftkv member", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("exports Prometheus metrics for leadership, disk saves, applies, proposals and gRPC calls", async () => {
+  it("exports Prometheus metrics for leadership, disk saves and fsyncs, applies, proposals and gRPC calls", async () => {
     const kv = createClient(KV, createGrpcTransport({ baseUrl: url }));
     await kv.put({ key: enc.encode("m"), value: enc.encode("1") });
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/^etcd_server_has_leader 1$/m);
     expect(text).toMatch(/^etcd_server_is_leader 1$/m);
     expect(text).toMatch(/^raftkv_disk_raft_save_duration_seconds_count\{sync="true"\} [1-9]/m);
+    expect(text).toMatch(/^wal_fsync_duration_seconds_count\{member="[0-9]+"\} [1-9]/m);
+    expect(text).toMatch(/^wal_write_duration_seconds_count\{member="[0-9]+"\} [1-9]/m);
     expect(text).toMatch(/^raftkv_server_apply_duration_seconds_count [1-9]/m);
     expect(text).toMatch(/^raftkv_server_proposal_duration_seconds_count\{outcome="ok"\} [1-9]/m);
     expect(text).toMatch(/^grpc_server_handled_total\{grpc_method="Put",grpc_code="OK"\} [1-9]/m);

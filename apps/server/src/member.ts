@@ -149,6 +149,7 @@ export class RaftKvMember {
       clusterId: formatId(identity.clusterId),
       memberId: self.id,
       logger: logger.child({ component: "wal" }),
+      registry: metrics.registry,
     });
     let store: MvccStore | undefined;
     let started: RaftKvMember | undefined;
