@@ -131,28 +131,42 @@ class GatedStateMachine extends TestStateMachine {
 }
 
 /** A log store whose saves that only move the commit index wait for the test. */
-class SlowCommitSaves extends MemoryLogStore {
-  private gate: Promise<void> | undefined = new Promise(() => {});
-  held = 0;
+/** Records every save: whether it carried entries, was synced, and the commit it wrote. */
+class RecordingSaves extends MemoryLogStore {
+  recorded: Array<{ entries: number; sync: boolean; commit: number | undefined }> = [];
   override save(...args: Parameters<MemoryLogStore["save"]>): Promise<void> {
-    const [, entries, options] = args;
-    const done = super.save(...args);
-    if (options.sync || entries.length > 0 || this.gate === undefined) return done;
-    this.held++;
-    return done.then(() => this.gate);
+    const [hardState, entries, options] = args;
+    this.recorded.push({ entries: entries.length, sync: options.sync, commit: hardState?.commit });
+    return super.save(...args);
   }
 }
 
 describe("RaftNode", () => {
-  it("does not wait for saves that only move the commit index", async () => {
+  it("writes a commit-only hard state with the next save instead of on its own, and on close", async () => {
     const net = new MemoryNetwork();
-    const stores = [1, 2, 3].map(() => new SlowCommitSaves());
+    const stores = [1, 2, 3].map(() => new RecordingSaves());
     for (const id of [1, 2, 3]) await start(net, id, {}, stores[id - 1]!, new TestStateMachine());
     const leader = await waitFor(() => members.find((m) => m.node.isLeader));
     for (let i = 0; i < 5; i++) {
       expect(await leader.node.propose(enc.encode(`c${i}`))).toMatch(/^applied c/);
     }
-    expect(stores.some((s) => s.held > 0)).toBe(true);
+    await waitFor(() => members.every((m) => m.sm.values.includes("c4")));
+    for (const store of stores) {
+      // Every save carries entries or a term/vote change, and is synced.
+      expect(store.recorded.filter((x) => !x.sync)).toEqual([]);
+      // The commit index still reaches the disk, carried by later saves.
+      expect(Math.max(...store.recorded.map((x) => x.commit ?? 0))).toBeGreaterThan(1);
+    }
+    const commits = members.map((m) => m.node.status().commit);
+    for (const m of members) await m.node.close();
+    // Every member's last save holds its final commit index; the leader learned it from
+    // acknowledgements alone, so only close wrote it.
+    expect(members.map((m) => stores[m.id - 1]!.recorded.at(-1)!.commit)).toEqual(commits);
+    expect(stores[leader.id - 1]!.recorded.at(-1)).toEqual({
+      entries: 0,
+      sync: false,
+      commit: leader.node.status().commit,
+    });
   });
 
   it("keeps saving and committing while the state machine is slow: applying runs beside the Ready loop", async () => {

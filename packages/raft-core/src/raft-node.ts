@@ -29,6 +29,7 @@ import {
   type ConfState,
   type Entry,
   EntryType,
+  type HardState,
   type Message,
   MessageType,
   type NodeId,
@@ -187,6 +188,11 @@ export class RaftNode<R = unknown> {
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
   private fatal: Error | undefined;
+  /**
+   * A hard state whose only change was the commit index, not written yet: it goes out
+   * with the next save (see `handleReady`).
+   */
+  private unsavedHardState: HardState | undefined;
   /** Committed batches waiting for the state machine, in log order. */
   private applyQueue: Entry[][] = [];
   private applyBacklog = 0;
@@ -438,6 +444,14 @@ export class RaftNode<R = unknown> {
     }
     await this.loop;
     while (this.applying !== undefined) await this.applying;
+    const hardState = this.unsavedHardState;
+    this.unsavedHardState = undefined;
+    if (hardState !== undefined && this.fatal === undefined) {
+      // Not needed for safety (see handleReady); it saves a restart some catching up.
+      await this.logStore.save(hardState, [], { sync: false }).catch((e: unknown) => {
+        this.logger.warn({ err: e, id: this.id }, "saving the commit index on close failed");
+      });
+    }
     this.failAll(new StoppedError("the raft node is stopped", { cause: this.fatal }));
     for (const s of this.incomingSnapshots.values()) s.done(new StoppedError());
     this.incomingSnapshots.clear();
@@ -493,20 +507,20 @@ export class RaftNode<R = unknown> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState.leader, rd.softState.role);
     this.send(rd.messages);
     if (rd.snapshot !== undefined) await this.installSnapshot(rd.snapshot);
-    if (rd.hardState !== undefined || rd.entries.length > 0) {
-      const save = this.logStore.save(rd.hardState, rd.entries, { sync: rd.mustSync });
-      if (!rd.mustSync && rd.entries.length === 0) {
-        // Only the commit index moved: no reply depends on it being on disk, and the store
-        // applies saves in call order, so it need not hold up this Ready.
-        save.catch((e: unknown) =>
-          this.stopOnError(new StorageError("saving the raft log failed", { cause: e })),
-        );
-      } else {
-        try {
-          await save;
-        } catch (e) {
-          throw new StorageError("saving the raft log failed", { cause: e });
-        }
+    if (rd.hardState !== undefined && !rd.mustSync && rd.entries.length === 0) {
+      // Only the commit index moved. It is volatile state in Raft: a restarted member
+      // learns it again from the leader, and `createRaftNode` raises it to what the state
+      // machine applied. So it is not worth a write of its own (one per commit on every
+      // member, queued in front of the next synced append); it is written with the next
+      // save, or on close.
+      this.unsavedHardState = rd.hardState;
+    } else if (rd.hardState !== undefined || rd.entries.length > 0) {
+      const hardState = rd.hardState ?? this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      try {
+        await this.logStore.save(hardState, rd.entries, { sync: rd.mustSync });
+      } catch (e) {
+        throw new StorageError("saving the raft log failed", { cause: e });
       }
     }
     this.send(rd.messagesAfterSave);
