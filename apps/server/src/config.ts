@@ -31,8 +31,6 @@ export interface ServerConfig {
   maxRequestBytes: number;
   maxTxnOps: number;
   snapshotCount: number;
-  /** How linearizable reads confirm leadership: "readindex" (default) or "lease". */
-  readMode: "readindex" | "lease";
   logLevel: "debug" | "info" | "warn" | "error";
   /** Enables the peer fault-injection endpoint, for tests and `raftkv dev`. */
   enableFaultInjection: boolean;
@@ -126,12 +124,6 @@ export const flagSpecs: readonly FlagSpec[] = [
     kind: "int",
     describe: "Number of committed entries between log compactions.",
     default: "100000",
-  },
-  {
-    name: "read-mode",
-    kind: "string",
-    describe: "Linearizable read mode: readindex or lease.",
-    default: "readindex",
   },
   { name: "log-level", kind: "string", describe: "debug, info, warn or error.", default: "info" },
   {
@@ -403,7 +395,6 @@ export function loadConfig(
     maxRequestBytes: parseWholeNumber("max-request-bytes", get("max-request-bytes") as string, 1),
     maxTxnOps: parseWholeNumber("max-txn-ops", get("max-txn-ops") as string, 1),
     snapshotCount: parseWholeNumber("snapshot-count", get("snapshot-count") as string, 1),
-    readMode: oneOf("read-mode", get("read-mode") as string, ["readindex", "lease"]),
     logLevel: oneOf("log-level", get("log-level") as string, ["debug", "info", "warn", "error"]),
     enableFaultInjection: bool("enable-fault-injection"),
     peerTls,
