@@ -69,6 +69,30 @@ describe("loadConfig", () => {
     });
   });
 
+  it("takes TLS on the client port from etcd's --cert-file, --key-file, --trusted-ca-file and --client-cert-auth", () => {
+    const c = loadConfig(
+      [
+        "--listen-client-urls",
+        "https://127.0.0.1:2379,http://127.0.0.1:22379",
+        "--cert-file",
+        "/c.pem",
+        "--key-file",
+        "/k.pem",
+        "--trusted-ca-file",
+        "/ca.pem",
+        "--client-cert-auth",
+      ],
+      {},
+    );
+    expect(c.clientTls).toEqual({
+      certFile: "/c.pem",
+      keyFile: "/k.pem",
+      caFile: "/ca.pem",
+      clientCertAuth: true,
+    });
+    expect(loadConfig([], {}).clientTls).toBeUndefined();
+  });
+
   it("parses an etcd-style --initial-cluster", () => {
     const c = loadConfig(
       [
@@ -91,8 +115,27 @@ describe("loadConfig", () => {
     [["--listen-client-urls", "127.0.0.1:2379"], "listen-client-urls", "not a URL"],
     [
       ["--listen-client-urls", "https://127.0.0.1:2379"],
-      "listen-client-urls",
-      "TLS on the client port",
+      "cert-file",
+      "required for https client URLs",
+    ],
+    [
+      ["--listen-client-urls", "https://127.0.0.1:2379", "--cert-file", "/c.pem"],
+      "key-file",
+      "required for https client URLs",
+    ],
+    [["--cert-file", "/c.pem"], "cert-file", "no client URL uses https"],
+    [
+      [
+        "--listen-client-urls",
+        "https://127.0.0.1:2379",
+        "--cert-file",
+        "/c.pem",
+        "--key-file",
+        "/k.pem",
+        "--client-cert-auth",
+      ],
+      "client-cert-auth",
+      "needs --trusted-ca-file",
     ],
     [["--listen-client-urls", "http://127.0.0.1"], "listen-client-urls", "must name a port"],
     [

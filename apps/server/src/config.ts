@@ -34,6 +34,13 @@ export interface ServerConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Enables the peer fault-injection endpoint, for tests and `raftkv dev`. */
   enableFaultInjection: boolean;
+  /**
+   * TLS on the client port (every https client URL), from etcd's --cert-file, --key-file,
+   * --trusted-ca-file and --client-cert-auth.
+   */
+  clientTls:
+    | { certFile: string; keyFile: string; caFile: string | undefined; clientCertAuth: boolean }
+    | undefined;
   /** TLS between peers (https peer URLs), from etcd's --peer-* flags. */
   peerTls:
     | { certFile: string; keyFile: string; caFile: string | undefined; clientCertAuth: boolean }
@@ -133,6 +140,23 @@ export const flagSpecs: readonly FlagSpec[] = [
     default: "false",
   },
   {
+    name: "cert-file",
+    kind: "string",
+    describe: "Path to the client server TLS cert file (needed for https client URLs).",
+  },
+  { name: "key-file", kind: "string", describe: "Path to the client server TLS key file." },
+  {
+    name: "trusted-ca-file",
+    kind: "string",
+    describe: "Path to the client server TLS trusted CA file.",
+  },
+  {
+    name: "client-cert-auth",
+    kind: "bool",
+    describe: "Require clients to present a certificate signed by the trusted CA.",
+    default: "false",
+  },
+  {
     name: "peer-cert-file",
     kind: "string",
     describe: "Path to the peer server TLS cert file (needed for https peer URLs).",
@@ -219,13 +243,6 @@ function readConfigFile(path: string): Map<string, string> {
   return values;
 }
 
-/** Flags whose URLs are peer URLs: https there means TLS between peers. */
-const PEER_URL_FLAGS = new Set([
-  "listen-peer-urls",
-  "initial-advertise-peer-urls",
-  "initial-cluster",
-]);
-
 function parseUrls(flag: string, value: string): URL[] {
   const urls = value
     .split(",")
@@ -237,12 +254,6 @@ function parseUrls(flag: string, value: string): URL[] {
         url = new URL(s);
       } catch {
         throw new ConfigError(flag, `"${s}" is not a URL`);
-      }
-      if (url.protocol === "https:" && !PEER_URL_FLAGS.has(flag)) {
-        throw new ConfigError(
-          flag,
-          `"${s}": TLS on the client port is not supported yet; use http`,
-        );
       }
       if (url.protocol !== "http:" && url.protocol !== "https:") {
         throw new ConfigError(flag, `"${s}" must use http or https`);
@@ -375,6 +386,27 @@ export function loadConfig(
       "is given but the peer URLs use http",
     );
   }
+  const clientCertFile = get("cert-file");
+  const clientKeyFile = get("key-file");
+  let clientTls: ServerConfig["clientTls"];
+  if (listenClientUrls.some((u) => u.protocol === "https:")) {
+    if (!clientCertFile) throw new ConfigError("cert-file", "is required for https client URLs");
+    if (!clientKeyFile) throw new ConfigError("key-file", "is required for https client URLs");
+    clientTls = {
+      certFile: clientCertFile,
+      keyFile: clientKeyFile,
+      caFile: get("trusted-ca-file") || undefined,
+      clientCertAuth: bool("client-cert-auth"),
+    };
+  } else if (clientCertFile || clientKeyFile) {
+    throw new ConfigError(
+      clientCertFile ? "cert-file" : "key-file",
+      "is given but no client URL uses https",
+    );
+  }
+  if (bool("client-cert-auth") && clientTls?.caFile === undefined) {
+    throw new ConfigError("client-cert-auth", "needs --trusted-ca-file and an https client URL");
+  }
   return {
     name,
     dataDir: get("data-dir") as string,
@@ -397,6 +429,7 @@ export function loadConfig(
     snapshotCount: parseWholeNumber("snapshot-count", get("snapshot-count") as string, 1),
     logLevel: oneOf("log-level", get("log-level") as string, ["debug", "info", "warn", "error"]),
     enableFaultInjection: bool("enable-fault-injection"),
+    clientTls,
     peerTls,
   };
 }

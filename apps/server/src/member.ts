@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { createSecureContext } from "node:tls";
 import { create } from "@bufbuild/protobuf";
 import { type Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import {
@@ -46,9 +47,9 @@ import { ReadBarrier } from "@raftkv/read-strategies";
 import { createPeerTransport, FaultInjectingTransport } from "@raftkv/transport-connect";
 import { openRocksStorage, type RocksStorage } from "@raftkv/wal-rocksdb";
 import type { Logger } from "pino";
-import type { ServerConfig } from "./config.js";
+import { ConfigError, type ServerConfig } from "./config.js";
 import { etcdErrors, toGrpcStatus } from "./errors.js";
-import { ClientPort, type HttpRoute } from "./grpc/client-port.js";
+import { ClientPort, type ClientPortTls, type HttpRoute } from "./grpc/client-port.js";
 import { GrpcCode, GrpcStatusError } from "./grpc/status.js";
 import { CallNotSentError, CallOutcomeUnknownError, UnaryClient } from "./grpc/unary-client.js";
 import { serveUnary } from "./grpc/unary-server.js";
@@ -131,6 +132,8 @@ export class RaftKvMember {
 
   /** Opens the data dir, starts Raft and the peer port, then serves clients. */
   static async start(config: ServerConfig, logger: Logger): Promise<RaftKvMember> {
+    // Unreadable TLS files fail the start before anything is opened.
+    loadClientTls(config);
     const identity = clusterIdentity(config.initialCluster, config.initialClusterToken);
     const self = identity.members.find((m) => m.name === config.name);
     if (self === undefined) throw new Error(`--initial-cluster does not name "${config.name}"`);
@@ -272,8 +275,10 @@ export class RaftKvMember {
       const faults = this.faults;
       httpRoutes.set("/debug/faults", (req, res) => void this.serveFaults(faults, req, res));
     }
+    const tls = loadClientTls(this.config);
     for (const url of this.config.listenClientUrls) {
       const port = new ClientPort({
+        tls: url.protocol === "https:" ? tls : undefined,
         unaryRoutes: routes,
         connectRoutes,
         httpRoutes,
@@ -672,4 +677,33 @@ export class RaftKvMember {
     })();
     return this.closing;
   }
+}
+
+/** Reads the client port's TLS files (etcd's --cert-file and friends), naming the flag of one that cannot be read. */
+function loadClientTls(config: ServerConfig): ClientPortTls | undefined {
+  const tls = config.clientTls;
+  if (tls === undefined) return undefined;
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(flag, `cannot read "${file}": ${(e as Error).message}`);
+    }
+  };
+  const loaded = {
+    cert: read("cert-file", tls.certFile),
+    key: read("key-file", tls.keyFile),
+    ca: tls.caFile === undefined ? undefined : read("trusted-ca-file", tls.caFile),
+    clientCertAuth: tls.clientCertAuth,
+  };
+  try {
+    createSecureContext({
+      cert: loaded.cert,
+      key: loaded.key,
+      ...(loaded.ca === undefined ? {} : { ca: loaded.ca }),
+    });
+  } catch (e) {
+    throw new ConfigError("cert-file", `unusable with --key-file: ${(e as Error).message}`);
+  }
+  return loaded;
 }

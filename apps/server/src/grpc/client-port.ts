@@ -11,6 +11,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { encodeGrpcMessage, GrpcCode, type GrpcStatusError } from "./status.js";
@@ -32,6 +33,18 @@ export interface ClientPortOptions {
   toStatus(error: unknown): GrpcStatusError;
   /** Called once per lean call with the status it ended with (for metrics). */
   onDone?: ((path: string, status: GrpcCode) => void) | undefined;
+  /** Serve TLS (PEM material); without it the port is plaintext. */
+  tls?: ClientPortTls | undefined;
+}
+
+/** TLS on the client port, as etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
+export interface ClientPortTls {
+  cert: Buffer;
+  key: Buffer;
+  /** CA(s) client certificates must be signed by. */
+  ca?: Buffer | undefined;
+  /** Refuse clients without a certificate signed by `ca`. */
+  clientCertAuth: boolean;
 }
 
 /** The HTTP/2 client connection preface starts with these bytes (RFC 9113 §3.4). */
@@ -72,8 +85,9 @@ function unimplemented(req: HttpRequest, res: HttpResponse): void {
 /**
  * The client port: gRPC on HTTP/2 (the lean path for hot unary methods, Connect for the
  * rest), the Connect protocol and gRPC-web on HTTP/1.1 and HTTP/2, and plain HTTP
- * endpoints — all on one plaintext port. The first bytes of a connection decide
- * between HTTP/2 (prior knowledge, as gRPC clients use) and HTTP/1.1.
+ * endpoints — all on one port, plaintext or TLS. The first bytes of a connection (after
+ * the TLS handshake, which offers ALPN h2 and http/1.1) decide between HTTP/2 and
+ * HTTP/1.1, so clients that skip ALPN or use prior knowledge work too.
  */
 export class ClientPort {
   private readonly server: Server;
@@ -133,7 +147,7 @@ export class ClientPort {
     const h1 = createHttp1Server(compat as (req: IncomingMessage, res: ServerResponse) => void);
     h1.keepAliveTimeout = 30_000;
 
-    this.server = createNetServer((socket) => {
+    const onConnection = (socket: Socket | TLSSocket): void => {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
       socket.on("error", () => socket.destroy());
@@ -160,7 +174,28 @@ export class ClientPort {
         }
       };
       socket.on("data", sniff);
-    });
+    };
+    const tls = options.tls;
+    if (tls === undefined) {
+      this.server = createNetServer(onConnection);
+    } else {
+      const server = createTlsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+          requestCert: tls.clientCertAuth,
+          rejectUnauthorized: tls.clientCertAuth,
+          ALPNProtocols: ["h2", "http/1.1"],
+          minVersion: "TLSv1.2",
+        },
+        onConnection,
+      );
+      // A failed handshake (no or a wrong client certificate, plaintext on a TLS port)
+      // concerns that connection only.
+      server.on("tlsClientError", (_err, socket) => socket.destroy());
+      this.server = server;
+    }
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
