@@ -173,3 +173,43 @@ describe("a member serving clients over TLS with client certificates (etcd's --c
     expect(await httpsGet(`${httpsUrl}/health`, certs, true)).toBe(200);
   });
 });
+
+describe("client TLS material that cannot be used", () => {
+  it("fails the start with an error naming the flag, before the data dir is touched", async () => {
+    const certs = createTestCertificates();
+    const dir = await mkdtemp(join(tmpdir(), "raftkv-client-tls-bad-"));
+    try {
+      const [client, peer] = await freePorts(2);
+      const start = (cert: string, key: string) =>
+        RaftKvMember.start(
+          loadConfig(
+            [
+              "--data-dir",
+              join(dir, "data"),
+              "--listen-client-urls",
+              `https://127.0.0.1:${client}`,
+              "--listen-peer-urls",
+              `http://127.0.0.1:${peer}`,
+              "--cert-file",
+              cert,
+              "--key-file",
+              key,
+            ],
+            {},
+          ),
+          pino({ level: "silent" }),
+        );
+      await expect(start(join(dir, "missing.pem"), certs.memberKey)).rejects.toThrow(
+        /^--cert-file: cannot read/,
+      );
+      // A key that does not belong to the certificate.
+      await expect(start(certs.memberCert, certs.strangerKey)).rejects.toThrow(
+        /^--cert-file: unusable with --key-file/,
+      );
+      expect(existsSync(join(dir, "data"))).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      rmSync(certs.dir, { recursive: true, force: true });
+    }
+  });
+});
