@@ -38,13 +38,17 @@ export interface ServerConfig {
    * TLS on the client port (every https client URL), from etcd's --cert-file, --key-file,
    * --trusted-ca-file and --client-cert-auth.
    */
-  clientTls:
-    | { certFile: string; keyFile: string; caFile: string | undefined; clientCertAuth: boolean }
-    | undefined;
+  clientTls: TlsFiles | undefined;
   /** TLS between peers (https peer URLs), from etcd's --peer-* flags. */
-  peerTls:
-    | { certFile: string; keyFile: string; caFile: string | undefined; clientCertAuth: boolean }
-    | undefined;
+  peerTls: TlsFiles | undefined;
+}
+
+/** The PEM files and client-certificate rule of one TLS listener. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string | undefined;
+  clientCertAuth: boolean;
 }
 
 interface FlagSpec {
@@ -364,46 +368,48 @@ export function loadConfig(
     ...initialAdvertisePeerUrls,
     ...[...initialCluster.values()].flat(),
   ];
-  const tlsPeers = peerUrls.filter((u) => u.protocol === "https:");
-  const certFile = get("peer-cert-file");
-  const keyFile = get("peer-key-file");
-  let peerTls: ServerConfig["peerTls"];
-  if (tlsPeers.length > 0) {
-    if (tlsPeers.length !== peerUrls.length) {
-      throw new ConfigError("listen-peer-urls", "peer URLs must all use https or all use http");
+  /**
+   * etcd's `--<prefix>cert-file`, `--<prefix>key-file`, `--<prefix>trusted-ca-file` and
+   * `--<prefix>client-cert-auth`, for listeners whose URLs use https (`https`) or not.
+   */
+  const tlsFiles = (
+    prefix: "" | "peer-",
+    kind: "client" | "peer",
+    https: boolean,
+    whyUnused: string,
+  ): TlsFiles | undefined => {
+    const certFile = get(`${prefix}cert-file`);
+    const keyFile = get(`${prefix}key-file`);
+    if (!https) {
+      if (certFile || keyFile) {
+        throw new ConfigError(
+          `${prefix}${certFile ? "cert-file" : "key-file"}`,
+          `is given but ${whyUnused}`,
+        );
+      }
+      return undefined;
     }
-    if (!certFile) throw new ConfigError("peer-cert-file", "is required for https peer URLs");
-    if (!keyFile) throw new ConfigError("peer-key-file", "is required for https peer URLs");
-    peerTls = {
+    if (!certFile)
+      throw new ConfigError(`${prefix}cert-file`, `is required for https ${kind} URLs`);
+    if (!keyFile) throw new ConfigError(`${prefix}key-file`, `is required for https ${kind} URLs`);
+    return {
       certFile,
       keyFile,
-      caFile: get("peer-trusted-ca-file") || undefined,
-      clientCertAuth: bool("peer-client-cert-auth"),
+      caFile: get(`${prefix}trusted-ca-file`) || undefined,
+      clientCertAuth: bool(`${prefix}client-cert-auth`),
     };
-  } else if (certFile || keyFile) {
-    throw new ConfigError(
-      certFile ? "peer-cert-file" : "peer-key-file",
-      "is given but the peer URLs use http",
-    );
+  };
+  const tlsPeers = peerUrls.filter((u) => u.protocol === "https:").length;
+  if (tlsPeers > 0 && tlsPeers !== peerUrls.length) {
+    throw new ConfigError("listen-peer-urls", "peer URLs must all use https or all use http");
   }
-  const clientCertFile = get("cert-file");
-  const clientKeyFile = get("key-file");
-  let clientTls: ServerConfig["clientTls"];
-  if (listenClientUrls.some((u) => u.protocol === "https:")) {
-    if (!clientCertFile) throw new ConfigError("cert-file", "is required for https client URLs");
-    if (!clientKeyFile) throw new ConfigError("key-file", "is required for https client URLs");
-    clientTls = {
-      certFile: clientCertFile,
-      keyFile: clientKeyFile,
-      caFile: get("trusted-ca-file") || undefined,
-      clientCertAuth: bool("client-cert-auth"),
-    };
-  } else if (clientCertFile || clientKeyFile) {
-    throw new ConfigError(
-      clientCertFile ? "cert-file" : "key-file",
-      "is given but no client URL uses https",
-    );
-  }
+  const peerTls = tlsFiles("peer-", "peer", tlsPeers > 0, "the peer URLs use http");
+  const clientTls = tlsFiles(
+    "",
+    "client",
+    listenClientUrls.some((u) => u.protocol === "https:"),
+    "no client URL uses https",
+  );
   if (bool("client-cert-auth") && clientTls?.caFile === undefined) {
     throw new ConfigError("client-cert-auth", "needs --trusted-ca-file and an https client URL");
   }

@@ -133,7 +133,7 @@ export class RaftKvMember {
   /** Opens the data dir, starts Raft and the peer port, then serves clients. */
   static async start(config: ServerConfig, logger: Logger): Promise<RaftKvMember> {
     // Unreadable TLS files fail the start before anything is opened.
-    loadClientTls(config);
+    const clientTls = loadClientTls(config);
     const identity = clusterIdentity(config.initialCluster, config.initialClusterToken);
     const self = identity.members.find((m) => m.name === config.name);
     if (self === undefined) throw new Error(`--initial-cluster does not name "${config.name}"`);
@@ -227,7 +227,7 @@ export class RaftKvMember {
       started = member;
       stateMachine.onApplied = () => member.reads.advanced();
 
-      await member.listenClients();
+      await member.listenClients(clientTls);
       return member;
     } catch (error) {
       await transport?.close().catch(() => {});
@@ -237,7 +237,7 @@ export class RaftKvMember {
     }
   }
 
-  private async listenClients(): Promise<void> {
+  private async listenClients(tls: ClientPortTls | undefined): Promise<void> {
     const kv = new KvService(this);
     const routes = kv.unaryRoutes();
     routes.set("/etcdserverpb.Maintenance/Status", {
@@ -275,7 +275,6 @@ export class RaftKvMember {
       const faults = this.faults;
       httpRoutes.set("/debug/faults", (req, res) => void this.serveFaults(faults, req, res));
     }
-    const tls = loadClientTls(this.config);
     for (const url of this.config.listenClientUrls) {
       const port = new ClientPort({
         tls: url.protocol === "https:" ? tls : undefined,
