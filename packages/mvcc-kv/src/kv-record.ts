@@ -81,7 +81,8 @@ export function createRecord(
   return { bytes: out, record };
 }
 
-function varintSize(n: number): number {
+/** Bytes of `n` (a non-negative safe integer) as a protobuf varint. */
+export function varintSize(n: number): number {
   let size = 1;
   while (n > 0x7f) {
     n = Math.floor(n / 0x80);
@@ -90,7 +91,10 @@ function varintSize(n: number): number {
   return size;
 }
 
-function uint64Size(n: bigint): number {
+/** Bytes of `n` (an unsigned 64-bit value) as a protobuf varint. */
+export function uint64Size(n: bigint): number {
+  if (n <= 0x7fn) return 1;
+  if (n <= BigInt(Number.MAX_SAFE_INTEGER)) return varintSize(Number(n));
   let size = 1;
   while (n > 0x7fn) {
     n >>= 7n;

@@ -9,6 +9,7 @@ import type {
   TxnResponse,
 } from "@raftkv/proto";
 import type { KvResponse } from "./apply-result.js";
+import { uint64Size, varintSize } from "./kv-record.js";
 
 /**
  * Protobuf encoding of the responses apply produces, byte for byte what protobuf-es'
@@ -111,26 +112,6 @@ function sizeBytesField(bytes: Uint8Array): number {
 
 function sizeInt64Field(n: bigint): number {
   return n === 0n ? 0 : 1 + uint64Size(BigInt.asUintN(64, n));
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n > 0x7f) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
-
-function uint64Size(n: bigint): number {
-  if (n <= 0x7fn) return 1;
-  if (n <= BigInt(Number.MAX_SAFE_INTEGER)) return varintSize(Number(n));
-  let size = 1;
-  while (n > 0x7fn) {
-    n >>= 7n;
-    size++;
-  }
-  return size;
 }
 
 class Writer {
