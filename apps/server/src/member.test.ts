@@ -50,7 +50,6 @@ describe("a single raftkv member", () => {
     expect(text).toMatch(/^etcd_server_is_leader 1$/m);
     expect(text).toMatch(/^raftkv_disk_raft_save_duration_seconds_count\{sync="true"\} [1-9]/m);
     expect(text).toMatch(/^wal_fsync_duration_seconds_count\{member="[0-9]+"\} [1-9]/m);
-    expect(text).toMatch(/^wal_write_duration_seconds_count\{member="[0-9]+"\} [1-9]/m);
     expect(text).toMatch(/^raftkv_server_apply_duration_seconds_count [1-9]/m);
     expect(text).toMatch(/^raftkv_server_proposal_duration_seconds_count\{outcome="ok"\} [1-9]/m);
     expect(text).toMatch(/^grpc_server_handled_total\{grpc_method="Put",grpc_code="OK"\} [1-9]/m);

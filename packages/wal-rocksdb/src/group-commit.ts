@@ -1,5 +1,4 @@
 import { StorageFailedError, StoreClosedError } from "./errors.js";
-import { noWalMetrics, type WalMetrics } from "./metrics.js";
 import type { NativeDb, NativeWalFile } from "./native.js";
 import type { WalSyncer } from "./wal-sync.js";
 
@@ -96,7 +95,6 @@ export class GroupCommitter {
     private readonly wal: WalSyncer,
     options: GroupCommitOptions = {},
     private readonly hooks: GroupHooks = {},
-    private readonly metrics: WalMetrics = noWalMetrics,
   ) {
     this.maxBatchBytes = options.maxBatchBytes ?? 16 * 1024 * 1024;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024;
@@ -217,9 +215,7 @@ export class GroupCommitter {
         this.unresolved.push(group);
         this.hooks.beforeWrite?.(group);
         try {
-          const started = performance.now();
           await this.writeGroup(group);
-          this.metrics.groupWritten(group.length, (performance.now() - started) / 1000);
         } catch (err) {
           this.fail(err);
           break;
@@ -272,11 +268,7 @@ export class GroupCommitter {
     current: Promise<NativeWalFile> | undefined,
   ): Promise<void> {
     try {
-      if (current !== undefined) {
-        const started = performance.now();
-        await this.wal.sync(current);
-        this.metrics.walSynced((performance.now() - started) / 1000);
-      }
+      if (current !== undefined) await this.wal.sync(current);
     } catch (err) {
       this.fail(err);
       return;
@@ -303,7 +295,6 @@ export class GroupCommitter {
 
   private fail(cause: unknown): void {
     if (this.failure !== undefined) return;
-    this.metrics.failed();
     this.failure =
       cause instanceof StorageFailedError
         ? cause

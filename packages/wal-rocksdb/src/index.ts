@@ -13,7 +13,6 @@ export {
 } from "./errors.js";
 export type { GroupCommitOptions } from "./group-commit.js";
 export type { WalLogger } from "./logger.js";
-export { RocksLogStore } from "./rocks-log-store.js";
 export type {
   MvccEntry,
   MvccOperation,
@@ -29,3 +28,4 @@ export {
   openRocksStorage,
   type RocksStorage,
 } from "./rocks-storage.js";
+export { WalLogStore } from "./wal-log-store.js";

@@ -2,9 +2,9 @@ import { Counter, Histogram, type Registry } from "prom-client";
 
 /** What the store reports; all no-ops unless a registry was given. */
 export interface WalMetrics {
-  /** One merged RocksDB write: how many callers' writes it carried and how long it took. */
-  groupWritten(writes: number, seconds: number): void;
-  /** One WAL fdatasync (with its rotation check). */
+  /** One write to the Raft WAL: how many saves it carried. */
+  groupWritten(writes: number): void;
+  /** One synced write to the Raft WAL (write and sync are one O_DSYNC write). */
   walSynced(seconds: number): void;
   /** A write or sync failed and the store stopped accepting writes. */
   failed(): void;
@@ -32,17 +32,12 @@ export function createWalMetrics(registry: Registry, memberId: number): WalMetri
   ];
   const fsync = histogram(
     "wal_fsync_duration_seconds",
-    "Time to fdatasync the RocksDB WAL.",
-    seconds,
-  );
-  const write = histogram(
-    "wal_write_duration_seconds",
-    "Time to apply one merged write batch in RocksDB.",
+    "Time of one synced write to the Raft WAL (written and synced in one O_DSYNC write).",
     seconds,
   );
   const groupSize = histogram(
     "wal_group_commit_writes",
-    "Writes merged into one RocksDB write batch.",
+    "Raft log saves merged into one synced WAL write.",
     [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
   );
   const failures =
@@ -54,9 +49,8 @@ export function createWalMetrics(registry: Registry, memberId: number): WalMetri
       registers: [registry],
     });
   return {
-    groupWritten(writes, secs) {
+    groupWritten(writes) {
       groupSize.observe({ member }, writes);
-      write.observe({ member }, secs);
     },
     walSynced(secs) {
       fsync.observe({ member }, secs);

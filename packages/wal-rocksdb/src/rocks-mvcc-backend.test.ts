@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { InvalidArgumentError, SnapshotReleasedError } from "./errors.js";
+import { RaftWal } from "./raft-wal.js";
 import type { MvccEntry, MvccReader } from "./rocks-mvcc-backend.js";
 import { openRocksStorage, type RocksStorage } from "./rocks-storage.js";
-import { WalSyncer } from "./wal-sync.js";
 
 const dirs: string[] = [];
 const opened: RocksStorage[] = [];
@@ -41,19 +41,22 @@ async function collect(reader: MvccReader, options = {}): Promise<string[]> {
 }
 
 describe("RocksMvccBackend", () => {
-  it("does not wait for the Raft log's fsync in flight: applies and saves queue apart", async () => {
+  it("does not wait for the Raft log's write in flight: applies and saves queue apart", async () => {
     const storage = await openFresh();
     await storage.logStore.load();
     let open!: () => void;
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });
-    const sync = WalSyncer.prototype.sync;
-    const held = vi.spyOn(WalSyncer.prototype, "sync").mockImplementation(function (
-      this: WalSyncer,
-      ...args: Parameters<WalSyncer["sync"]>
+    // The Raft log's synced write is held until the gate opens.
+    type Writer = { writeGroup(...args: unknown[]): Promise<void> };
+    const proto = RaftWal.prototype as unknown as Writer;
+    const writeGroup = proto.writeGroup;
+    const held = vi.spyOn(proto, "writeGroup").mockImplementation(function (
+      this: Writer,
+      ...args: unknown[]
     ) {
-      return gate.then(() => sync.apply(this, args));
+      return gate.then(() => writeGroup.apply(this, args));
     });
     try {
       let saved = false;

@@ -1,8 +1,9 @@
-import { mkdir, readdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, readdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { Registry } from "prom-client";
 import { isU64 } from "./binary.js";
 import {
+  CorruptionError,
   DataDirLockedError,
   DataDirMismatchError,
   InvalidArgumentError,
@@ -14,12 +15,19 @@ import { silentWalLogger, type WalLogger } from "./logger.js";
 import { decodeIdentity, decodeIndex, encodeIdentity, encodeIndex } from "./meta-codec.js";
 import { createWalMetrics, noWalMetrics } from "./metrics.js";
 import { createNativeDb, type NativeDb, NativeWalRecovery } from "./native.js";
-import { RocksLogStore } from "./rocks-log-store.js";
+import { syncPath } from "./raft-wal.js";
 import { RocksMvccBackend } from "./rocks-mvcc-backend.js";
+import { WalLogStore } from "./wal-log-store.js";
 import { WalSyncer } from "./wal-sync.js";
 
-/** The on-disk format this version reads and writes. */
-export const FORMAT_VERSION = 1;
+/**
+ * The on-disk format this version reads and writes. 2: the Raft log is in segment files
+ * under `raft/` (1 kept it in RocksDB).
+ */
+export const FORMAT_VERSION = 2;
+
+/** Where the Raft log's segments live inside a data dir. */
+export const RAFT_LOG_DIR = "raft";
 
 export interface OpenRocksStorageOptions {
   /** The member's data dir; created if missing. Must not hold anything but this store. */
@@ -33,23 +41,31 @@ export interface OpenRocksStorageOptions {
   memberId: number;
   /** Structured logger (pino-compatible). Default: silent. */
   logger?: WalLogger | undefined;
-  /** Group commit limits; see GroupCommitOptions for defaults. */
+  /** Group commit limits of the MVCC backend's RocksDB writes; see GroupCommitOptions. */
   groupCommit?: GroupCommitOptions | undefined;
+  /**
+   * Size of the Raft log's segment files, preallocated with zeros. Default 64 MiB; at
+   * least 4 KiB.
+   */
+  walSegmentBytes?: number | undefined;
   /** RocksDB memtable size in bytes before a flush to disk. Default 64 MiB. */
   writeBufferSize?: number | undefined;
   /**
-   * prom-client registry for the store's metrics (`wal_fsync_duration_seconds`,
-   * `wal_write_duration_seconds`, `wal_group_commit_writes`, `wal_storage_failures_total`,
-   * label `member`). Default: none kept.
+   * prom-client registry for the Raft log's metrics (`wal_fsync_duration_seconds`,
+   * `wal_group_commit_writes`, `wal_storage_failures_total`, label `member`). Default:
+   * none kept.
    */
   registry?: Registry | undefined;
 }
 
-/** One member's durable storage: the Raft log store and mvcc-kv's backend, on one RocksDB. */
+/**
+ * One member's durable storage: the Raft log store (segment files under `raft/`) and
+ * mvcc-kv's backend (RocksDB), in one data dir.
+ */
 export interface RocksStorage extends AsyncDisposable {
   readonly dir: string;
   /** The Raft `LogStore`; call `load()` before anything else on it. */
-  readonly logStore: RocksLogStore;
+  readonly logStore: WalLogStore;
   /** The MVCC backend (mvcc-kv's `MvccBackend`, implemented structurally). */
   readonly backend: RocksMvccBackend;
   /** Closes both and the data dir, after queued writes land. Idempotent. */
@@ -144,23 +160,27 @@ async function initialize(
     await probe.flush();
   });
 
-  const hooks: GroupHooks = {};
   const mvccHooks: GroupHooks = {};
   const metrics =
     options.registry === undefined ? noWalMetrics : createWalMetrics(options.registry, memberId);
-  // Two writers share the RocksDB instance and its WAL: the Raft log (mostly synced) and
-  // the MVCC state (synced only on request). Separate queues keep an apply from waiting
-  // behind the log's fsync; the state never needs the log's writes to be durable first,
-  // because every entry it applies was saved with a sync before it was applied.
-  const committer = new GroupCommitter(db, wal, options.groupCommit, hooks, metrics);
   const mvccCommitter = new GroupCommitter(db, wal, options.groupCommit, mvccHooks);
+  const raftDir = join(dir, RAFT_LOG_DIR);
   if (created) {
+    // The raft log's directory must exist, durably, before the identity that says this
+    // data dir is in use.
+    await mkdir(raftDir, { recursive: true });
+    await syncPath(dir);
     const identity = encodeIdentity({ formatVersion: FORMAT_VERSION, clusterId, memberId });
-    await committer.submit({
+    await mvccCommitter.submit({
       ops: [{ kind: "put", key: MetaKey.identity, value: identity }],
       bytes: identity.length,
       sync: true,
     });
+  } else if (!(await exists(raftDir))) {
+    throw new CorruptionError(
+      `the raft log directory ${raftDir} is missing from a data dir that was in use`,
+      undefined,
+    );
   }
 
   const appliedRecord = await db.get(MetaKey.appliedIndex);
@@ -172,7 +192,6 @@ async function initialize(
   const closeAll = (): Promise<void> => {
     closing ??= (async () => {
       backend.releaseAll();
-      await committer.close();
       await mvccCommitter.close();
       await wal.close();
       await db.close();
@@ -185,7 +204,14 @@ async function initialize(
     if (open === 0) await closeAll();
   };
 
-  const logStore = new RocksLogStore(db, committer, logger, closeOne);
+  const logStore = new WalLogStore(
+    raftDir,
+    { segmentBytes: options.walSegmentBytes },
+    logger,
+    metrics,
+    closeOne,
+    (error) => failed(error),
+  );
   const backend = new RocksMvccBackend(db, mvccCommitter, appliedIndex, closeOne);
   mvccHooks.beforeWrite = (group) => backend.beforeWrite(group);
   mvccHooks.afterWrite = (group) => backend.afterWrite(group);
@@ -193,14 +219,14 @@ async function initialize(
   const failed = (error: StorageFailedError): void => {
     if (stopped) return;
     stopped = true;
+    metrics.failed();
     logger.error(
       { dir, err: error.cause, code: error.code },
       "data dir write failed; writes stopped",
     );
-    committer.stopWith(error);
     mvccCommitter.stopWith(error);
+    logStore.stopWith(error);
   };
-  hooks.failed = failed;
   mvccHooks.failed = failed;
 
   logger.info({ dir, clusterId, memberId, created, appliedIndex }, "data dir opened");
@@ -240,6 +266,16 @@ function checkIdentity(dir: string, record: Uint8Array, clusterId: string, membe
       dir,
       `it belongs to member ${identity.memberId}, not ${memberId}`,
     );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
   }
 }
 

@@ -9,25 +9,21 @@ import type {
 } from "@raftkv/raft-core";
 import { CompactedError, UnavailableError } from "@raftkv/raft-core";
 import { isU64 } from "./binary.js";
-import { decodeEntry, encodeEntry } from "./entry-codec.js";
-import { CorruptionError, InvalidArgumentError, StoreClosedError } from "./errors.js";
-import type { GroupCommitter, StoredOp } from "./group-commit.js";
-import { LOG_END, logKey, logKeyIndex, MetaKey } from "./keys.js";
-import type { WalLogger } from "./logger.js";
 import {
-  decodeHardState,
-  decodeSnapshotMetadata,
-  emptyConfState,
-  encodeHardState,
-  encodeSnapshotMetadata,
-} from "./meta-codec.js";
-import type { NativeDb } from "./native.js";
-
-/** Entries read per native iterator call while loading the log. */
-const LOAD_CAPACITY = 4096;
+  CorruptionError,
+  InvalidArgumentError,
+  type StorageFailedError,
+  StoreClosedError,
+} from "./errors.js";
+import type { WalLogger } from "./logger.js";
+import { emptyConfState } from "./meta-codec.js";
+import type { WalMetrics } from "./metrics.js";
+import { RaftWal, type RaftWalOptions } from "./raft-wal.js";
+import { encodeSaveRecord, encodeSnapshotRecord } from "./wal-record.js";
 
 /**
- * The Raft log, hard state and snapshot metadata of one member on RocksDB.
+ * The Raft log, hard state and snapshot metadata of one member, in an append-only WAL of
+ * segment files (see raft-wal.ts) in the `raft` directory of the data dir.
  *
  * Every entry after the last snapshot is kept in memory (as etcd's MemoryStorage does),
  * so the LogReader methods are synchronous. The in-memory view moves forward when a
@@ -36,9 +32,11 @@ const LOAD_CAPACITY = 4096;
  * resolves once the write is durable. If a write fails, the store refuses every later
  * write (StorageFailedError) and must be reopened, which reloads the durable state.
  */
-export class RocksLogStore implements LogStore {
+export class WalLogStore implements LogStore {
   private loaded = false;
   private closed = false;
+  private failure: StorageFailedError | undefined;
+  private wal: RaftWal | undefined;
   private hardState: HardState = { term: 0, vote: 0, commit: 0 };
   private snapshot: SnapshotMetadata = { index: 0, term: 0, confState: emptyConfState() };
   /** `log[i]` has index `snapshot.index + 1 + i`. */
@@ -46,32 +44,35 @@ export class RocksLogStore implements LogStore {
 
   /** @internal Created by `openRocksStorage`. */
   constructor(
-    private readonly db: NativeDb,
-    private readonly committer: GroupCommitter,
+    private readonly dir: string,
+    private readonly options: RaftWalOptions,
     private readonly logger: WalLogger,
+    private readonly metrics: WalMetrics,
     private readonly onClose: () => Promise<void>,
+    private readonly onFail: (error: StorageFailedError) => void,
   ) {}
 
   /**
-   * Reads the hard state, the snapshot metadata and every entry after the snapshot,
-   * verifying each entry's checksum and that indexes are contiguous. A bad last entry (a
-   * torn write) is removed with a warning; a bad entry followed by others, a gap, or a
-   * commit index beyond the last entry rejects with CorruptionError naming the index.
+   * Replays the WAL: the hard state, the snapshot point and every entry after it, each
+   * record's checksum verified. A torn write at the tail is cut with a warning; a bad
+   * record followed by others, a missing segment or entry, or a commit index beyond the
+   * last entry rejects with CorruptionError naming the first index that cannot be read.
    */
   async load(): Promise<InitialState> {
     this.checkOpen();
     if (this.loaded) throw new InvalidArgumentError("load() was already called");
-    const hsRecord = await this.db.get(MetaKey.hardState);
-    const snapRecord = await this.db.get(MetaKey.snapshot);
-    try {
-      if (hsRecord !== null) this.hardState = decodeHardState(hsRecord);
-      if (snapRecord !== null) this.snapshot = decodeSnapshotMetadata(snapRecord);
-    } catch (err) {
-      throw new CorruptionError(`raft metadata is corrupt: ${(err as Error).message}`, undefined, {
-        cause: err,
-      });
-    }
-    await this.loadEntries();
+    const { wal, contents } = await RaftWal.open(
+      this.dir,
+      this.options,
+      this.logger,
+      this.metrics,
+      this.onFail,
+    );
+    if (this.failure !== undefined) wal.stopWith(this.failure);
+    this.wal = wal;
+    this.hardState = contents.hardState;
+    this.snapshot = contents.snapshot;
+    this.log = contents.entries;
     const last = this.lastIndex();
     if (this.hardState.commit > last) {
       throw new CorruptionError(
@@ -92,46 +93,6 @@ export class RocksLogStore implements LogStore {
       "raft log loaded",
     );
     return { hardState: { ...this.hardState }, confState: cloneConfState(this.snapshot.confState) };
-  }
-
-  private async loadEntries(): Promise<void> {
-    const first = this.snapshot.index + 1;
-    const it = this.db.iterator({ gte: logKey(first), lt: LOG_END, capacity: LOAD_CAPACITY });
-    /** The first entry that failed, with why; an entry after it makes this corruption. */
-    let bad: { index: number; why: string } | undefined;
-    try {
-      for await (const { key, value } of it) {
-        const index = logKeyIndex(key);
-        const expected = first + this.log.length;
-        if (bad !== undefined) {
-          throw new CorruptionError(
-            `log entry ${bad.index} is ${bad.why}, and entries follow it (next: ${index})`,
-            bad.index,
-          );
-        }
-        if (index !== expected) {
-          const why =
-            index < 0 ? "stored under a malformed key" : `missing (next stored: ${index})`;
-          throw new CorruptionError(`log entry ${expected} is ${why}`, expected);
-        }
-        const entry = decodeEntry(value, index);
-        if (typeof entry === "string") bad = { index, why: `corrupt (${entry})` };
-        else this.log.push(entry);
-      }
-    } finally {
-      it.destroy();
-    }
-    if (bad !== undefined) {
-      this.logger.warn(
-        { index: bad.index, reason: bad.why },
-        "dropping a torn entry at the tail of the raft log",
-      );
-      await this.committer.submit({
-        ops: [{ kind: "deleteRange", start: logKey(bad.index), end: LOG_END }],
-        bytes: 32,
-        sync: true,
-      });
-    }
   }
 
   firstIndex(): number {
@@ -170,75 +131,36 @@ export class RocksLogStore implements LogStore {
   }
 
   /**
-   * Writes `hardState` and `entries` in one atomic batch; entries at or below the last
-   * index replace the conflicting suffix in the same batch. Entries already covered by
-   * the snapshot are skipped. The entries' `data` arrays are kept by reference for the
-   * in-memory log: do not modify them afterwards. Rejects with InvalidArgumentError
-   * (writing nothing) on a gap, non-contiguous or malformed entries, a term or vote that
-   * would go back, log terms that decrease, or a commit index beyond the resulting log;
-   * with StorageFailedError when the disk write fails.
+   * Writes `hardState` and `entries` in one record; entries at or below the last index
+   * replace the conflicting suffix. Entries already covered by the snapshot are skipped.
+   * The entries' `data` arrays are kept by reference for the in-memory log: do not
+   * modify them afterwards. Every save is synced (the WAL writes through O_DSYNC), so
+   * `options.sync` changes nothing. Rejects with InvalidArgumentError (writing nothing)
+   * on a gap, non-contiguous or malformed entries, a term or vote that would go back, log
+   * terms that decrease, or a commit index beyond the resulting log; with
+   * StorageFailedError when the disk write fails.
    */
   async save(
     hardState: HardState | undefined,
     entries: readonly Entry[],
-    options: SaveOptions,
+    _options: SaveOptions,
   ): Promise<void> {
-    this.checkLoaded();
-    this.committer.checkWritable();
-    let bytes = 32;
-    if (Array.isArray(entries)) {
-      for (const e of entries) bytes += (e?.data?.length ?? 0) + 40;
-    }
-    const wait = this.committer.reserve(bytes);
-    if (wait === undefined) return this.apply(hardState, entries, options);
-    // Validated only once it is this save's turn: saves queued before it (and not yet
-    // applied to the in-memory log) may be what makes it valid.
-    await wait;
-    try {
-      this.checkOpen();
-      this.committer.checkWritable();
-      return this.apply(hardState, entries, options);
-    } finally {
-      this.committer.roomUsed();
-    }
-  }
-
-  /** Validates a save, applies it to the in-memory log and queues its write. */
-  private apply(
-    hardState: HardState | undefined,
-    entries: readonly Entry[],
-    options: SaveOptions,
-  ): Promise<void> {
+    const wal = this.writable();
     const newEntries = this.checkSave(hardState, entries);
-    const encoded = newEntries.map(encodeEntry);
-    let bytes = 32;
-    for (const value of encoded) bytes += value.length + 9;
-
-    const ops: StoredOp[] = [];
+    if (newEntries.length === 0 && hardState === undefined) return wal.idle();
+    const record = encodeSaveRecord(hardState, newEntries);
     const firstNew = newEntries[0];
+    let maxIndex = 0;
     if (firstNew !== undefined) {
-      const oldLast = this.lastIndex();
-      const newLast = firstNew.index + newEntries.length - 1;
-      if (newLast < oldLast) {
-        ops.push({ kind: "deleteRange", start: logKey(newLast + 1), end: logKey(oldLast + 1) });
-      }
-      for (let i = 0; i < newEntries.length; i++) {
-        const e = newEntries[i] as Entry;
-        ops.push({ kind: "put", key: logKey(e.index), value: encoded[i] as Uint8Array });
-      }
+      maxIndex = firstNew.index + newEntries.length - 1;
       this.log.length = firstNew.index - this.snapshot.index - 1;
       for (const e of newEntries) this.log.push({ ...e });
     }
-    if (hardState !== undefined) {
-      ops.push({
-        kind: "put",
-        key: MetaKey.hardState,
-        value: encodeHardState(hardState),
-        coalesce: true,
-      });
-      this.hardState = { ...hardState };
-    }
-    return this.committer.submit({ ops, bytes, sync: options.sync });
+    if (hardState !== undefined) this.hardState = { ...hardState };
+    return wal.append(record, {
+      maxIndex,
+      hardState: hardState === undefined ? undefined : this.hardState,
+    });
   }
 
   /** Validates a save against the log as it is now; returns the entries to write. */
@@ -333,8 +255,7 @@ export class RocksLogStore implements LogStore {
    * InvalidArgumentError, writing nothing, if the snapshot is older than the current one.
    */
   async applySnapshot(metadata: SnapshotMetadata): Promise<void> {
-    this.checkLoaded();
-    this.committer.checkWritable();
+    const wal = this.writable();
     checkSnapshotMetadata(metadata);
     if (metadata.index < this.snapshot.index) {
       throw new InvalidArgumentError(
@@ -342,13 +263,9 @@ export class RocksLogStore implements LogStore {
       );
     }
     const snapshot = { ...metadata, confState: cloneConfState(metadata.confState) };
-    const ops: StoredOp[] = [
-      { kind: "deleteRange", start: logKey(this.firstIndex()), end: LOG_END },
-      { kind: "put", key: MetaKey.snapshot, value: encodeSnapshotMetadata(snapshot) },
-    ];
     this.log = [];
     this.snapshot = snapshot;
-    return this.committer.submit({ ops, bytes: 256, sync: true });
+    return wal.append(encodeSnapshotRecord(snapshot, true), { maxIndex: 0, snapshot, reset: true });
   }
 
   /**
@@ -358,8 +275,7 @@ export class RocksLogStore implements LogStore {
    * last index rejects with InvalidArgumentError.
    */
   async compact(index: number, confState: ConfState): Promise<void> {
-    this.checkLoaded();
-    this.committer.checkWritable();
+    const wal = this.writable();
     if (!isU64(index)) throw new InvalidArgumentError(`compact index ${index} is not an index`);
     checkConfState(confState);
     if (index <= this.snapshot.index) return;
@@ -369,31 +285,44 @@ export class RocksLogStore implements LogStore {
       );
     }
     const snapshot = { index, term: this.term(index), confState: cloneConfState(confState) };
-    const ops: StoredOp[] = [
-      { kind: "deleteRange", start: logKey(this.firstIndex()), end: logKey(index + 1) },
-      { kind: "put", key: MetaKey.snapshot, value: encodeSnapshotMetadata(snapshot) },
-    ];
     this.log = this.log.slice(index - this.snapshot.index);
     this.snapshot = snapshot;
-    // Not synced: losing a compaction in a power failure leaves the older, equally
-    // consistent snapshot point and entries, because both are in one atomic batch.
-    return this.committer.submit({ ops, bytes: 256, sync: false });
+    // Segments whose entries the snapshot covers are deleted once this record is durable.
+    return wal.append(encodeSnapshotRecord(snapshot, false), { maxIndex: 0, snapshot });
   }
 
-  /** Stops using the store; the data dir is closed once the MVCC backend is closed too. */
+  /**
+   * Waits for queued writes and stops using the store; the data dir is closed once the
+   * MVCC backend is closed too.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.onClose();
+    try {
+      await this.wal?.close();
+    } finally {
+      await this.onClose();
+    }
   }
 
   private checkOpen(): void {
     if (this.closed) throw new StoreClosedError("the log store is closed");
   }
 
-  private checkLoaded(): void {
+  /** @internal Refuses later writes with `error` (the data dir's other store failed). */
+  stopWith(error: StorageFailedError): void {
+    this.failure ??= error;
+    this.wal?.stopWith(error);
+  }
+
+  /** The WAL, once loaded and while writable; throws otherwise. */
+  private writable(): RaftWal {
     this.checkOpen();
-    if (!this.loaded) throw new InvalidArgumentError("load() must be called first");
+    if (!this.loaded || this.wal === undefined) {
+      throw new InvalidArgumentError("load() must be called first");
+    }
+    this.wal.checkWritable();
+    return this.wal;
   }
 }
 

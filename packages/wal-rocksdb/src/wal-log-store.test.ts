@@ -1,20 +1,21 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { open as fsOpen, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Entry, HardState } from "@raftkv/raft-core";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeEntry } from "./entry-codec.js";
 import {
   CorruptionError,
   DataDirLockedError,
   DataDirMismatchError,
   InvalidArgumentError,
 } from "./errors.js";
-import { logKey, MetaKey } from "./keys.js";
+import { MetaKey } from "./keys.js";
 import { encodeIdentity } from "./meta-codec.js";
 import { createNativeDb } from "./native.js";
+import { SEGMENT_HEADER_BYTES } from "./raft-wal.js";
 import { openRocksStorage, type RocksStorage } from "./rocks-storage.js";
+import { encodeSaveRecord, readRecord } from "./wal-record.js";
 
 const dirs: string[] = [];
 const open: RocksStorage[] = [];
@@ -49,6 +50,50 @@ async function tamper(dir: string, key: Uint8Array, value: Uint8Array | null): P
   await db.close();
 }
 
+/** The raft log's segment files, oldest first. */
+async function segments(dir: string): Promise<string[]> {
+  return (await readdir(join(dir, "raft"))).filter((n) => n.endsWith(".wal")).sort();
+}
+
+/** The only segment's path and the offsets of its records. */
+async function records(dir: string): Promise<{ path: string; offsets: number[] }> {
+  const [name, ...more] = await segments(dir);
+  expect(more).toEqual([]);
+  const path = join(dir, "raft", name as string);
+  const buf = await readFile(path);
+  const offsets: number[] = [];
+  for (let at = SEGMENT_HEADER_BYTES; ; ) {
+    const r = readRecord(buf, at);
+    if (r.status !== "record") break;
+    offsets.push(at);
+    at = r.next;
+  }
+  return { path, offsets };
+}
+
+/** Overwrites `length` bytes at `offset` with `byte`, to simulate disk damage. */
+async function damage(path: string, offset: number, length: number, byte: number): Promise<void> {
+  const fh = await fsOpen(path, "r+");
+  await fh.write(Buffer.alloc(length, byte), 0, length, offset);
+  await fh.close();
+}
+
+async function openLoadClose(dir: string): Promise<void> {
+  const storage = await openAt(dir);
+  await storage.logStore.load();
+  await storage.close();
+}
+
+/** Replaces the raft log of a closed data dir with one segment holding `recordsToWrite`. */
+async function writeSegment(dir: string, recordsToWrite: Buffer[]): Promise<void> {
+  const [name] = await segments(dir);
+  const path = join(dir, "raft", name as string);
+  const buf = await readFile(path);
+  buf.fill(0, SEGMENT_HEADER_BYTES);
+  Buffer.concat(recordsToWrite).copy(buf, SEGMENT_HEADER_BYTES);
+  await writeFile(path, buf);
+}
+
 class CapturingLogger {
   readonly warnings: Array<Record<string, unknown>> = [];
   readonly infos: Array<{ fields: Record<string, unknown>; message: string }> = [];
@@ -79,7 +124,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-describe("RocksLogStore", () => {
+describe("WalLogStore", () => {
   it("starts empty: zero hard state, first index 1, last index 0", async () => {
     const { logStore } = await openAt(await tempDir());
     const state = await logStore.load();
@@ -250,127 +295,201 @@ describe("RocksLogStore", () => {
     expect(storage.logStore.entries(1, 201, Infinity)).toEqual(range(1, 200, 1));
   });
 
-  it("keeps synced saves across many WAL rotations", async () => {
-    // A 64 KiB memtable makes RocksDB switch to a new WAL file every few saves; each
-    // switch must be followed (the new file and the directory synced) for saves to stay
-    // durable.
+  it("keeps saves across many segments and deletes the segments a snapshot covers", async () => {
     const logger = new CapturingLogger();
     const dir = await tempDir();
-    let storage = await openRocksStorage({
-      dir,
-      clusterId: "test",
-      memberId: 1,
-      logger,
-      writeBufferSize: 64 * 1024,
-    });
-    open.push(storage);
+    const openSmall = async () => {
+      const s = await openRocksStorage({
+        dir,
+        clusterId: "test",
+        memberId: 1,
+        logger,
+        walSegmentBytes: 16 * 1024,
+      });
+      open.push(s);
+      return s;
+    };
+    let storage = await openSmall();
     await storage.logStore.load();
     const big = (i: number): Entry => ({
       index: i,
       term: 1,
       type: 0,
-      data: new Uint8Array(8192).fill(i),
+      data: new Uint8Array(2048).fill(i % 251),
     });
     for (let i = 1; i <= 200; i++) await storage.logStore.save(hs(1, 1, i - 1), [big(i)], sync);
-    const rotations = logger.infos.filter((x) => x.message.startsWith("write-ahead log rotated"));
-    expect(rotations.length).toBeGreaterThan(3);
-    storage = await reopen(storage);
+    const moves = logger.infos.filter((x) => x.message.startsWith("raft log moved"));
+    expect(moves.length).toBeGreaterThan(20);
+    expect((await segments(dir)).length).toBe(moves.length + 1);
+
+    await storage.close();
+    storage = await openSmall();
+    expect((await storage.logStore.load()).hardState).toEqual(hs(1, 1, 199));
     expect(storage.logStore.lastIndex()).toBe(200);
-    for (const e of storage.logStore.entries(1, 201, Infinity))
+    for (const e of storage.logStore.entries(1, 201, Infinity)) {
       expect(e.data).toEqual(big(e.index).data);
+    }
+
+    // Segments holding only entries at or below 150 go once the compaction is durable.
+    await storage.logStore.compact(150, emptyConf());
+    const left = (await segments(dir)).length;
+    expect(left).toBeLessThan(moves.length / 3);
+    await storage.close();
+    storage = await openSmall();
+    await storage.logStore.load();
+    expect(storage.logStore.firstIndex()).toBe(151);
+    expect(storage.logStore.lastIndex()).toBe(200);
+    expect(storage.logStore.entries(151, 201, Infinity).map((e) => e.data[0])).toEqual(
+      Array.from({ length: 50 }, (_, i) => (151 + i) % 251),
+    );
+    // And writing goes on in the last segment.
+    await storage.logStore.save(hs(1, 1, 200), [big(201)], sync);
+    storage = await reopen(storage);
+    expect(storage.logStore.lastIndex()).toBe(201);
   });
 
-  it("group commit waits for queue room when writes outrun the disk, keeping order", async () => {
+  it("a snapshot from the leader makes every older segment obsolete", async () => {
     const dir = await tempDir();
+    const openSmall = async () => {
+      const s = await openRocksStorage({
+        dir,
+        clusterId: "test",
+        memberId: 1,
+        walSegmentBytes: 8 * 1024,
+      });
+      open.push(s);
+      return s;
+    };
+    let storage = await openSmall();
+    await storage.logStore.load();
+    for (let i = 1; i <= 40; i++) {
+      await storage.logStore.save(hs(1, 1, 0), [entry(i, 1, "x".repeat(1000))], sync);
+    }
+    expect((await segments(dir)).length).toBeGreaterThan(4);
+    await storage.logStore.applySnapshot({ index: 500, term: 3, confState: emptyConf() });
+    // The next compaction (or segment switch) removes them.
+    await storage.logStore.save(hs(3, 0, 500), [entry(501, 3)], sync);
+    await storage.logStore.compact(500, emptyConf());
+    expect((await segments(dir)).length).toBe(1);
+    await storage.close();
+    storage = await openSmall();
+    await storage.logStore.load();
+    expect(storage.logStore.firstIndex()).toBe(501);
+    expect(storage.logStore.entries(501, 502, Infinity)).toEqual([entry(501, 3)]);
+  });
+
+  it("saves issued while a write is in flight share the next write", async () => {
     const registry = new Registry();
-    let storage = await openRocksStorage({
-      dir,
+    const storage = await openRocksStorage({
+      dir: await tempDir(),
       clusterId: "test",
       memberId: 1,
       registry,
-      groupCommit: { maxQueuedBytes: 2048, maxBatchBytes: 4096 },
     });
     open.push(storage);
     await storage.logStore.load();
     const saves: Promise<void>[] = [];
-    for (let i = 1; i <= 100; i++) {
-      const data = new Uint8Array(700).fill(i);
-      saves.push(storage.logStore.save(hs(1, 1, 0), [{ index: i, term: 1, type: 0, data }], sync));
-    }
+    for (let i = 1; i <= 100; i++)
+      saves.push(storage.logStore.save(hs(1, 1, 0), [entry(i, 1)], sync));
     await Promise.all(saves);
-    // ~770 bytes per save and 2048 queued at most: no group can carry more than 3 saves.
     const metrics = await registry.getSingleMetricAsString("wal_group_commit_writes");
-    const count = /wal_group_commit_writes_count\{member="1"\} (\d+)/.exec(metrics)?.[1];
-    const upTo4 = /wal_group_commit_writes_bucket\{le="4",member="1"\} (\d+)/.exec(metrics)?.[1];
-    expect(Number(count)).toBeGreaterThan(30);
-    expect(upTo4).toBe(count);
-    storage = await reopen(storage);
-    expect(storage.logStore.lastIndex()).toBe(100);
-    expect(storage.logStore.entries(1, 101, Infinity).map((e) => e.data[0])).toEqual(
-      Array.from({ length: 100 }, (_, i) => i + 1),
-    );
+    const count = Number(/wal_group_commit_writes_count\{member="1"\} (\d+)/.exec(metrics)?.[1]);
+    const sum = Number(/wal_group_commit_writes_sum\{member="1"\} (\d+)/.exec(metrics)?.[1]);
+    // The first save is written at once; the 99 issued behind it go in one more write.
+    expect(count).toBe(2);
+    expect(sum).toBe(100);
   });
 
-  it("cuts a corrupt last entry (a torn write) with a warning", async () => {
+  it("cuts a torn write at the tail with a warning, and appends after it", async () => {
     let storage = await openAt(await tempDir());
     await storage.logStore.load();
-    await storage.logStore.save(hs(1, 1, 4), range(1, 5, 1), sync);
+    for (let i = 1; i <= 5; i++) await storage.logStore.save(hs(1, 1, i - 1), [entry(i, 1)], sync);
     await storage.close();
-    const torn = encodeEntry(entry(5, 1)).subarray(0, 15);
-    await tamper(storage.dir, logKey(5), torn);
+    const { path, offsets } = await records(storage.dir);
+    // The last record was half written when the power went: its second half is zeros.
+    await damage(path, (offsets[4] as number) + 16, 64, 0);
     const logger = new CapturingLogger();
     storage = await openAt(storage.dir, { logger });
-    await storage.logStore.load();
+    expect((await storage.logStore.load()).hardState).toEqual(hs(1, 1, 3));
     expect(storage.logStore.lastIndex()).toBe(4);
-    expect(logger.warnings).toEqual([expect.objectContaining({ index: 5 })]);
+    expect(logger.warnings).toEqual([expect.objectContaining({ lastIndex: 4 })]);
+    await storage.logStore.save(hs(1, 1, 4), [entry(5, 2)], sync);
     storage = await reopen(storage);
-    expect(storage.logStore.lastIndex()).toBe(4);
+    expect(storage.logStore.entries(1, 6, Infinity)).toEqual([...range(1, 4, 1), entry(5, 2)]);
   });
 
-  it("refuses to start when an entry before the tail is corrupt, naming its index", async () => {
+  it("refuses to start when a record before the tail is corrupt, naming the first lost index", async () => {
     const storage = await openAt(await tempDir());
     await storage.logStore.load();
-    await storage.logStore.save(hs(1, 1, 2), range(1, 5, 1), sync);
+    for (let i = 1; i <= 5; i++) await storage.logStore.save(hs(1, 1, i - 1), [entry(i, 1)], sync);
     await storage.close();
-    const bad = encodeEntry(entry(3, 1));
-    bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0xff;
-    await tamper(storage.dir, logKey(3), bad);
+    const { path, offsets } = await records(storage.dir);
+    await damage(path, (offsets[2] as number) + 20, 1, 0xff);
     const again = await openAt(storage.dir);
     const err = await again.logStore.load().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptionError);
     expect((err as CorruptionError).index).toBe(3);
-    expect((err as Error).message).toMatch(/entry 3 is corrupt \(checksum\)/);
+    expect((err as Error).message).toMatch(/fails its checksum, and records follow it/);
   });
 
-  it("refuses to start when an entry is missing in the middle of the log", async () => {
-    const storage = await openAt(await tempDir());
+  it("refuses to start when a segment is missing", async () => {
+    const dir = await tempDir();
+    let storage = await openRocksStorage({
+      dir,
+      clusterId: "test",
+      memberId: 1,
+      walSegmentBytes: 8 * 1024,
+    });
     await storage.logStore.load();
-    await storage.logStore.save(hs(1, 1, 2), range(1, 5, 1), sync);
+    for (let i = 1; i <= 30; i++) {
+      await storage.logStore.save(hs(1, 1, 0), [entry(i, 1, "y".repeat(1000))], sync);
+    }
     await storage.close();
-    await tamper(storage.dir, logKey(2), null);
-    const again = await openAt(storage.dir);
-    const err = await again.logStore.load().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "CORRUPTION", index: 2 });
+    const names = await segments(dir);
+    await rm(join(dir, "raft", names[1] as string));
+    storage = await openAt(dir);
+    await expect(storage.logStore.load()).rejects.toThrow(/segment 0+2\.wal is missing/);
+  });
+
+  it("refuses to start when entries are missing in the middle of the log", async () => {
+    const dir = await tempDir();
+    await openLoadClose(dir);
+    await writeSegment(dir, [
+      encodeSaveRecord(hs(1, 1, 0), range(1, 2, 1)),
+      encodeSaveRecord(undefined, range(4, 5, 1)),
+    ]);
+    const storage = await openAt(dir);
+    await expect(storage.logStore.load()).rejects.toMatchObject({
+      code: "CORRUPTION",
+      index: 3,
+      message: expect.stringMatching(/entries 3 to 3 are missing/),
+    });
   });
 
   it("refuses to start when committed entries are missing from the tail", async () => {
-    const storage = await openAt(await tempDir());
-    await storage.logStore.load();
-    await storage.logStore.save(hs(1, 1, 5), range(1, 5, 1), sync);
-    await storage.close();
-    await tamper(storage.dir, logKey(5), null);
-    const again = await openAt(storage.dir);
-    await expect(again.logStore.load()).rejects.toMatchObject({ code: "CORRUPTION", index: 5 });
+    const dir = await tempDir();
+    await openLoadClose(dir);
+    await writeSegment(dir, [encodeSaveRecord(hs(1, 1, 5), range(1, 4, 1))]);
+    const storage = await openAt(dir);
+    await expect(storage.logStore.load()).rejects.toMatchObject({ code: "CORRUPTION", index: 5 });
   });
 
-  it("refuses to start on corrupt raft metadata", async () => {
-    const storage = await openAt(await tempDir());
+  it("refuses to start on a segment with a bad header, or a data dir without its raft log", async () => {
+    const dir = await tempDir();
+    let storage = await openAt(dir);
     await storage.logStore.load();
-    await storage.logStore.save(hs(1, 1, 0), [], sync);
+    await storage.logStore.save(hs(1, 1, 0), [entry(1, 1)], sync);
     await storage.close();
-    await tamper(storage.dir, MetaKey.hardState, Uint8Array.of(1, 2, 3, 4, 5, 6));
-    const again = await openAt(storage.dir);
-    await expect(again.logStore.load()).rejects.toThrow(/raft metadata is corrupt/);
+    const [name] = await segments(dir);
+    await damage(join(dir, "raft", name as string), 0, 4, 0x41);
+    storage = await openAt(dir);
+    await expect(storage.logStore.load()).rejects.toThrow(/has a bad header/);
+    await storage.close();
+    await rm(join(dir, "raft"), { recursive: true });
+    await expect(openRocksStorage({ dir, clusterId: "test", memberId: 1 })).rejects.toMatchObject({
+      code: "CORRUPTION",
+      message: expect.stringMatching(/raft log directory .* is missing/),
+    });
   });
 });
 
@@ -393,10 +512,10 @@ describe("openRocksStorage", () => {
     await tamper(
       dir,
       MetaKey.identity,
-      encodeIdentity({ formatVersion: 2, clusterId: "a", memberId: 1 }),
+      encodeIdentity({ formatVersion: 1, clusterId: "a", memberId: 1 }),
     );
     await expect(openRocksStorage({ dir, clusterId: "a", memberId: 1 })).rejects.toThrow(
-      /format version 2; this version reads 1/,
+      /format version 1; this version reads 2/,
     );
   });
 
