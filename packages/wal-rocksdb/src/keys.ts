@@ -1,13 +1,11 @@
-import { readU64, writeU64 } from "./binary.js";
-
 /**
  * The store's key layout in RocksDB's default column family. The first byte names a
- * keyspace, so that one atomic write batch can span the Raft log, Raft metadata and the
- * MVCC data (rocksdb-native's batches are bound to one column family; see
- * docs/adr/006-wal-rocksdb-storage-layout.md).
+ * keyspace, so that one atomic write batch can span metadata and the MVCC data
+ * (rocksdb-native's batches are bound to one column family; see
+ * docs/adr/006-wal-rocksdb-storage-layout.md). The Raft log is not in RocksDB (see
+ * raft-wal.ts); format 1 kept it under `0x01`, which stays unused.
  *
- * - `0x00 name`: metadata records (identity, hard state, snapshot, applied index).
- * - `0x01 index(u64 BE)`: one Raft log entry.
+ * - `0x00 name`: metadata records (identity, applied index).
  * - `0x02 key`: one MVCC backend key, as given by the caller.
  */
 export const Keyspace = { Meta: 0x00, Log: 0x01, Mvcc: 0x02 } as const;
@@ -21,28 +19,10 @@ function metaKey(name: string): Uint8Array {
 
 export const MetaKey = {
   identity: metaKey("identity"),
-  hardState: metaKey("hard_state"),
-  snapshot: metaKey("snapshot"),
   appliedIndex: metaKey("mvcc_applied_index"),
   walProbe: metaKey("wal_probe"),
 } as const;
 
-/** Key of the log entry at `index`. */
-export function logKey(index: number): Uint8Array {
-  const key = new Uint8Array(9);
-  key[0] = Keyspace.Log;
-  writeU64(new DataView(key.buffer), 1, index);
-  return key;
-}
-
-/** The index a log key holds, or -1 when the key is not a well-formed log key. */
-export function logKeyIndex(key: Uint8Array): number {
-  if (key.length !== 9 || key[0] !== Keyspace.Log) return -1;
-  return readU64(new DataView(key.buffer, key.byteOffset, key.byteLength), 1);
-}
-
-/** Upper bound of the whole log keyspace. */
-export const LOG_END = Uint8Array.of(Keyspace.Log + 1);
 export const MVCC_START = Uint8Array.of(Keyspace.Mvcc);
 export const MVCC_END = Uint8Array.of(Keyspace.Mvcc + 1);
 

@@ -1,19 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
-  decodeHardState,
   decodeIdentity,
   decodeIndex,
   decodeSnapshotMetadata,
-  encodeHardState,
   encodeIdentity,
   encodeIndex,
   encodeSnapshotMetadata,
 } from "./meta-codec.js";
 
 describe("metadata records", () => {
-  it("round-trip hard state, snapshot metadata, identity and indexes", () => {
-    const hs = { term: 9, vote: 3, commit: 2 ** 50 };
-    expect(decodeHardState(encodeHardState(hs))).toEqual(hs);
+  it("round-trip snapshot metadata, identity and indexes", () => {
     const snap = {
       index: 100,
       term: 4,
@@ -32,11 +28,15 @@ describe("metadata records", () => {
   });
 
   it("rejects damaged, truncated or extended records with a message naming the record", () => {
-    const good = encodeHardState({ term: 1, vote: 1, commit: 1 });
+    const good = encodeIndex(12);
     const flipped = good.slice();
-    flipped[10] = (flipped[10] ?? 0) ^ 1;
-    expect(() => decodeHardState(flipped)).toThrow(/hard state record fails its checksum/);
-    expect(() => decodeHardState(good.subarray(0, 3))).toThrow(/hard state record is 3 bytes/);
+    flipped[6] = (flipped[6] ?? 0) ^ 1;
+    expect(() => decodeIndex(flipped, "applied index")).toThrow(
+      /applied index record fails its checksum/,
+    );
+    expect(() => decodeIndex(good.subarray(0, 3), "applied index")).toThrow(
+      /applied index record is 3 bytes/,
+    );
     const longer = encodeSnapshotMetadata({
       index: 1,
       term: 1,
@@ -48,6 +48,6 @@ describe("metadata records", () => {
         autoLeave: false,
       },
     });
-    expect(() => decodeHardState(longer)).toThrow();
+    expect(() => decodeIndex(longer, "applied index")).toThrow();
   });
 });

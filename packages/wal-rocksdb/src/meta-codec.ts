@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import type { ConfState, HardState, SnapshotMetadata } from "@raftkv/raft-core";
+import type { ConfState, SnapshotMetadata } from "@raftkv/raft-core";
 import { ByteReader, ByteWriter } from "./binary.js";
 
 /**
@@ -26,17 +26,6 @@ function open(record: Uint8Array, what: string): ByteReader {
   const layout = reader.u8();
   if (layout !== LAYOUT) throw new Error(`${what} record has layout ${layout}, expected ${LAYOUT}`);
   return reader;
-}
-
-export function encodeHardState(hs: HardState): Uint8Array {
-  return seal(new ByteWriter().u8(LAYOUT).u64(hs.term).u64(hs.vote).u64(hs.commit).finish());
-}
-
-export function decodeHardState(record: Uint8Array): HardState {
-  const r = open(record, "hard state");
-  const hs = { term: r.u64(), vote: r.u64(), commit: r.u64() };
-  r.end();
-  return hs;
 }
 
 function writeIds(w: ByteWriter, ids: readonly number[]): void {

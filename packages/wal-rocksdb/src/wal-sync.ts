@@ -65,8 +65,8 @@ export class WalSyncer {
    * invariant.
    */
   sync(current: Promise<NativeWalFile> = this.currentWal()): Promise<void> {
-    // Two committers (the Raft log's and the MVCC backend's) may sync at once; one at a
-    // time keeps the WAL switch-over below consistent.
+    // A sync may be asked for while one runs; one at a time keeps the WAL switch-over
+    // below consistent.
     const run = this.syncing.then(() => this.syncNow(current));
     this.syncing = run.catch(() => {});
     return run;
