@@ -87,11 +87,18 @@ export class ServerMetrics {
     buckets: latencyBuckets,
     registers: [this.registry],
   });
-  readonly grpcHandled = new Counter({
+  /**
+   * Calls finished on the lean gRPC path since the last scrape, by path then status code;
+   * plain numbers on the hot path, added to `grpc_server_handled_total` when it is read.
+   */
+  private readonly callsByPath = new Map<string, number[]>();
+
+  readonly grpcHandled: Counter<"grpc_method" | "grpc_code"> = new Counter({
     name: "grpc_server_handled_total",
     help: "gRPC calls completed, by method and status code.",
     labelNames: ["grpc_method", "grpc_code"],
     registers: [this.registry],
+    collect: () => this.flushCalls(),
   });
 
   private readonly proposalByOutcome = {
@@ -105,18 +112,29 @@ export class ServerMetrics {
     this.proposalByOutcome[outcome].observe(seconds);
   }
 
-  private readonly handledByKey = new Map<string, { inc(): void }>();
-
-  /** Counts one finished gRPC call; the labelled children are cached, as this runs per request. */
+  /** Counts one finished gRPC call (per request: an array slot, no labels hashed). */
   countCall(path: string, status: number): void {
-    const key = `${path} ${status}`;
-    let child = this.handledByKey.get(key);
-    if (child === undefined) {
-      const method = path.slice(path.lastIndexOf("/") + 1);
-      child = this.grpcHandled.labels(method, grpcCodeNames[status] ?? String(status));
-      this.handledByKey.set(key, child);
+    let counts = this.callsByPath.get(path);
+    if (counts === undefined) {
+      counts = [];
+      this.callsByPath.set(path, counts);
     }
-    child.inc();
+    counts[status] = (counts[status] ?? 0) + 1;
+  }
+
+  private flushCalls(): void {
+    for (const [path, counts] of this.callsByPath) {
+      const method = path.slice(path.lastIndexOf("/") + 1);
+      for (let status = 0; status < counts.length; status++) {
+        const n = counts[status];
+        if (n === undefined || n === 0) continue;
+        this.grpcHandled.inc(
+          { grpc_method: method, grpc_code: grpcCodeNames[status] ?? String(status) },
+          n,
+        );
+        counts[status] = 0;
+      }
+    }
   }
 
   constructor() {

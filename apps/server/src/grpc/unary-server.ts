@@ -61,10 +61,19 @@ function sendStatus(stream: ServerHttp2Stream, status: GrpcCode, message: string
   );
 }
 
+// Shared by every reply: node:http2 copies headers before it uses them.
+const OK_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const;
+const OK_TRAILERS = { "grpc-status": "0" } as const;
+const WAIT_FOR_TRAILERS = { waitForTrailers: true } as const;
+
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+
 function sendMessage(stream: ServerHttp2Stream, payload: Uint8Array): void {
   if (stream.destroyed || stream.closed) return;
-  stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-  stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+  stream.respond(OK_HEADERS, WAIT_FOR_TRAILERS);
+  stream.once("wantTrailers", sendOkTrailers);
   stream.end(encodeFrame(payload));
 }
 
