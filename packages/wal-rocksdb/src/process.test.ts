@@ -56,12 +56,12 @@ function runAndKill(
   journals: string,
   seed: number,
   killAfterMs: number,
+  segmentBytes: number,
 ): Promise<Round> {
   return new Promise((resolve, reject) => {
     const journal = join(journals, `round-${seed}.log`);
-    const child = spawn(process.execPath, [writer, dataDir, String(seed), journal], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const args = [writer, dataDir, String(seed), journal, String(segmentBytes)];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => {
       stderr += d;
@@ -108,9 +108,12 @@ it(`keeps every acknowledged entry through ${ROUNDS} SIGKILLs (seed ${SEED})`, a
   for (let round = 0; round < ROUNDS; round++) {
     const seed = SEED + round;
     const killAfterMs = 10 + ((seed * 7919) % 150);
-    const result = await runAndKill(dataDir, journals, seed, killAfterMs);
+    // Small segments in every other round: kills land in segment switches, in the
+    // background preallocation and in deletions after compactions, too.
+    const segmentBytes = round % 2 === 0 ? 8 * 1024 : 64 * 1024 * 1024;
+    const result = await runAndKill(dataDir, journals, seed, killAfterMs, segmentBytes);
     totalAcks += result.acked;
-    const replay = `round ${round}, seed ${seed}, kill after ${killAfterMs} ms (replay: WAL_CRASH_SEED=${SEED})`;
+    const replay = `round ${round}, seed ${seed}, kill after ${killAfterMs} ms, ${segmentBytes}-byte segments (replay: WAL_CRASH_SEED=${SEED})`;
 
     const storage = await openRocksStorage({ dir: dataDir, clusterId: "crash-test", memberId: 1 });
     try {

@@ -91,7 +91,8 @@ const segmentName = (seq: number): string => `${String(seq).padStart(16, "0")}.w
  * write is in flight are merged into the next write (group commit), in call order.
  *
  * A new segment starts with the hard state and snapshot point as of its first byte, so
- * older segments can be deleted once the snapshot covers every entry they hold.
+ * older segments can be deleted once the snapshot covers every entry they hold. The next
+ * segment is preallocated in the background once the current one is half full.
  */
 export class RaftWal {
   private queue: Buffer[] = [];
@@ -102,7 +103,7 @@ export class RaftWal {
   private writing = false;
   private failure: StorageFailedError | undefined;
   private closed = false;
-  /** The next segment, being preallocated in the background. */
+  /** The next segment, being preallocated in the background once the current one is half full. */
   private next: Promise<string> | undefined;
   private constructor(
     private readonly dir: string,
@@ -222,6 +223,16 @@ export class RaftWal {
 
     const current = segments[segments.length - 1] as Segment;
     const fh = await open(current.path, constants.O_WRONLY | constants.O_DSYNC);
+    if (end === SEGMENT_HEADER_BYTES) {
+      // A segment with no records yet (new, or the process stopped between switching to
+      // it and writing its first records) must start with the state it carries over.
+      try {
+        end += await writeCarry(fh, contents.hardState, contents.snapshot);
+      } catch (err) {
+        await fh.close().catch(() => {});
+        throw err;
+      }
+    }
     const wal = new RaftWal(
       dir,
       segmentBytes,
@@ -235,7 +246,6 @@ export class RaftWal {
       metrics,
       onFail,
     );
-    wal.prepareNext();
     return { wal, contents };
   }
 
@@ -311,6 +321,8 @@ export class RaftWal {
     await writeAll(this.fh, data, this.pos);
     const seconds = (performance.now() - started) / 1000;
     this.pos += data.length;
+    // The next segment is preallocated once this one is half full, in the background.
+    if (this.next === undefined && this.pos > this.segmentBytes / 2) this.prepareNext();
     if (info.maxIndex > segment.maxIndex) segment.maxIndex = info.maxIndex;
     if (info.hardState !== undefined) this.durableHardState = info.hardState;
     if (info.snapshot !== undefined) this.durableSnapshot = info.snapshot;
@@ -328,23 +340,19 @@ export class RaftWal {
     await rename(tmp, path);
     await syncPath(this.dir);
     const fh = await open(path, constants.O_WRONLY | constants.O_DSYNC);
-    const carry = Buffer.concat([
-      encodeSnapshotRecord(this.durableSnapshot, false),
-      encodeSaveRecord(this.durableHardState, []),
-    ]);
+    let carried: number;
     try {
-      await writeAll(fh, carry, SEGMENT_HEADER_BYTES);
+      carried = await writeCarry(fh, this.durableHardState, this.durableSnapshot);
     } catch (err) {
       await fh.close().catch(() => {});
       throw err;
     }
     const old = this.fh;
     this.fh = fh;
-    this.pos = SEGMENT_HEADER_BYTES + carry.length;
+    this.pos = SEGMENT_HEADER_BYTES + carried;
     this.segments.push({ seq, path, maxIndex: 0 });
     await old.close();
     this.logger.info({ segment: segmentName(seq) }, "raft log moved to a new segment");
-    this.prepareNext();
     await this.dropObsolete();
   }
 
@@ -470,6 +478,23 @@ class ReplayState {
     if (this.log.length === 0) this.base = this.snapshot.index + 1;
     return { hardState: this.hardState, snapshot: this.snapshot, entries: this.log };
   }
+}
+
+/**
+ * Writes the hard state and snapshot point at the start of an empty segment, so that it
+ * holds them once older segments are deleted. Returns the bytes written.
+ */
+async function writeCarry(
+  fh: FileHandle,
+  hardState: HardState,
+  snapshot: SnapshotMetadata,
+): Promise<number> {
+  const carry = Buffer.concat([
+    encodeSnapshotRecord(snapshot, false),
+    encodeSaveRecord(hardState, []),
+  ]);
+  await writeAll(fh, carry, SEGMENT_HEADER_BYTES);
+  return carry.length;
 }
 
 function readSeq(buf: Buffer): number {

@@ -378,6 +378,43 @@ describe("WalLogStore", () => {
     expect(storage.logStore.entries(501, 502, Infinity)).toEqual([entry(501, 3)]);
   });
 
+  it("keeps the hard state when a segment was left empty by a crash during a switch", async () => {
+    const dir = await tempDir();
+    const openSmall = async () => {
+      const s = await openRocksStorage({
+        dir,
+        clusterId: "test",
+        memberId: 1,
+        walSegmentBytes: 8 * 1024,
+      });
+      open.push(s);
+      return s;
+    };
+    let storage = await openSmall();
+    await storage.logStore.load();
+    for (let i = 1; i <= 20; i++) {
+      await storage.logStore.save(hs(5, 2, i - 1), [entry(i, 5, "z".repeat(1000))], sync);
+    }
+    await storage.close();
+    // The process stopped after the next segment got its name and before its first record.
+    const names = await segments(dir);
+    const seq = names.length + 1;
+    const empty = Buffer.alloc(8 * 1024);
+    empty.write("RKVRAFT1", 0, "latin1");
+    empty.writeUInt32LE(seq, 8);
+    await writeFile(join(dir, "raft", `${String(seq).padStart(16, "0")}.wal`), empty);
+    storage = await openSmall();
+    expect((await storage.logStore.load()).hardState).toEqual(hs(5, 2, 19));
+    // Entries without a hard state, then a compaction that deletes every older segment.
+    await storage.logStore.save(undefined, [entry(21, 5)], sync);
+    await storage.logStore.compact(21, emptyConf());
+    expect(await segments(dir)).toHaveLength(1);
+    await storage.close();
+    storage = await openSmall();
+    expect((await storage.logStore.load()).hardState).toEqual(hs(5, 2, 19));
+    expect(storage.logStore.firstIndex()).toBe(22);
+  });
+
   it("saves issued while a write is in flight share the next write", async () => {
     const registry = new Registry();
     const storage = await openRocksStorage({
@@ -407,7 +444,7 @@ describe("WalLogStore", () => {
     await storage.close();
     const { path, offsets } = await records(storage.dir);
     // The last record was half written when the power went: its second half is zeros.
-    await damage(path, (offsets[4] as number) + 16, 64, 0);
+    await damage(path, (offsets.at(-1) as number) + 16, 64, 0);
     const logger = new CapturingLogger();
     storage = await openAt(storage.dir, { logger });
     expect((await storage.logStore.load()).hardState).toEqual(hs(1, 1, 3));
@@ -424,7 +461,8 @@ describe("WalLogStore", () => {
     for (let i = 1; i <= 5; i++) await storage.logStore.save(hs(1, 1, i - 1), [entry(i, 1)], sync);
     await storage.close();
     const { path, offsets } = await records(storage.dir);
-    await damage(path, (offsets[2] as number) + 20, 1, 0xff);
+    // The record of the third save (entry 3), with two after it.
+    await damage(path, (offsets.at(-3) as number) + 20, 1, 0xff);
     const again = await openAt(storage.dir);
     const err = await again.logStore.load().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptionError);

@@ -1,13 +1,13 @@
 // Child process of process.test.ts: appends synced batches to a data dir as fast as it can,
 // several saves in flight at once (so group commit merges them), and prints one line per
 // acknowledged save. The parent SIGKILLs it at a random moment and checks the data dir.
-//   node crash-writer.mjs <dir> <seed> <journal>
+//   node crash-writer.mjs <dir> <seed> <journal> [walSegmentBytes]
 // Saves and acks are appended to the journal file with writeSync: a pipe would buffer
 // them in this process when the reader is slow, and SIGKILL would lose them.
 import { openSync, writeSync } from "node:fs";
 import { openRocksStorage } from "../../dist/index.js";
 
-const [dir, seedArg, journalPath] = process.argv.slice(2);
+const [dir, seedArg, journalPath, segmentArg] = process.argv.slice(2);
 const journal = openSync(journalPath, "a");
 const record = (line) => writeSync(journal, `${line}\n`);
 let seed = Number(seedArg) >>> 0 || 1;
@@ -22,7 +22,12 @@ export function payload(index, term) {
   return new TextEncoder().encode(text.repeat(1 + (index % 7)));
 }
 
-const storage = await openRocksStorage({ dir, clusterId: "crash-test", memberId: 1 });
+const storage = await openRocksStorage({
+  dir,
+  clusterId: "crash-test",
+  memberId: 1,
+  walSegmentBytes: segmentArg === undefined ? undefined : Number(segmentArg),
+});
 const { logStore } = storage;
 const { hardState } = await logStore.load();
 let term = Math.max(1, hardState.term);
