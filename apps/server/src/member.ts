@@ -49,7 +49,8 @@ import { openRocksStorage, type RocksStorage } from "@raftkv/wal-rocksdb";
 import type { Logger } from "pino";
 import { ConfigError, type ServerConfig } from "./config.js";
 import { etcdErrors, toGrpcStatus } from "./errors.js";
-import { ClientPort, type ClientPortTls, type HttpRoute } from "./grpc/client-port.js";
+import { ClientFront } from "./grpc/client-front.js";
+import type { ClientPortTls, HttpRoute } from "./grpc/client-port.js";
 import { GrpcCode, GrpcStatusError } from "./grpc/status.js";
 import { CallNotSentError, CallOutcomeUnknownError, UnaryClient } from "./grpc/unary-client.js";
 import { serveUnary } from "./grpc/unary-server.js";
@@ -79,7 +80,7 @@ export class RaftKvMember {
   /** Linearizable, serializable and session (read-your-writes) barriers over Raft. */
   readonly reads: ReadBarrier;
   private readonly forwardClient: UnaryClient;
-  private readonly clientPorts: ClientPort[] = [];
+  private readonly clientPorts: ClientFront[] = [];
   private readonly members: Map<number, MemberInfo>;
   private closing: Promise<void> | undefined;
   /** The current term as of the last leader change: status() is too costly per request. */
@@ -276,17 +277,20 @@ export class RaftKvMember {
       httpRoutes.set("/debug/faults", (req, res) => void this.serveFaults(faults, req, res));
     }
     for (const url of this.config.listenClientUrls) {
-      const port = new ClientPort({
-        tls: url.protocol === "https:" ? tls : undefined,
-        unaryRoutes: routes,
-        connectRoutes,
-        httpRoutes,
-        // etcd accepts gRPC messages up to --max-request-bytes plus 512 KiB of overhead,
-        // so a request just over the limit gets "request is too large", not a transport error.
-        maxReceiveMessageBytes: this.config.maxRequestBytes + 512 * 1024,
-        toStatus: toGrpcStatus,
-        onDone: (path, status) => this.metrics.countCall(path, status),
-      });
+      const port = new ClientFront(
+        {
+          tls: url.protocol === "https:" ? tls : undefined,
+          unaryRoutes: routes,
+          connectRoutes,
+          httpRoutes,
+          // etcd accepts gRPC messages up to --max-request-bytes plus 512 KiB of overhead,
+          // so a request just over the limit gets "request is too large", not a transport error.
+          maxReceiveMessageBytes: this.config.maxRequestBytes + 512 * 1024,
+          toStatus: toGrpcStatus,
+          onDone: (path, status) => this.metrics.countCall(path, status),
+        },
+        this.logger,
+      );
       await port.listen(url.hostname, Number(url.port));
       this.clientPorts.push(port);
       this.logger.info({ url: url.origin }, "serving client requests");

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { type ClientHttp2Session, connect as connectH2 } from "node:http2";
 import { createConnection } from "node:net";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -13,7 +14,8 @@ import {
   StatusResponseSchema,
 } from "@raftkv/proto/etcd";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientPort } from "./client-port.js";
+import { ClientFront } from "./client-front.js";
+import { ClientPort, type ClientPortOptions } from "./client-port.js";
 import { encodeFrame } from "./frame.js";
 import { GrpcCode, GrpcStatusError } from "./status.js";
 import type { UnaryRoute } from "./unary-server.js";
@@ -35,11 +37,19 @@ const slowRoute: UnaryRoute = {
   handle: () => new Promise(() => {}),
 };
 
-describe("ClientPort", () => {
-  let port: ClientPort;
+const silent = { error() {} };
+
+/** The two ways to serve the client port: on the main thread, or with a worker in front. */
+const kinds: Array<[string, (options: ClientPortOptions) => ClientPort | ClientFront]> = [
+  ["ClientPort", (options) => new ClientPort(options)],
+  ["ClientFront (connections on a worker thread)", (options) => new ClientFront(options, silent)],
+];
+
+describe.each(kinds)("%s", (_name, make) => {
+  let port: ClientPort | ClientFront;
   let url: string;
   beforeAll(async () => {
-    port = new ClientPort({
+    port = make({
       unaryRoutes: new Map([
         ["/etcdserverpb.KV/Put", putRoute],
         ["/etcdserverpb.KV/Range", slowRoute],
@@ -201,5 +211,64 @@ describe("ClientPort", () => {
   it("serves plain HTTP endpoints", async () => {
     const res = await fetch(`${url}/health`);
     expect(await res.text()).toBe('{"health":"true"}');
+  });
+
+  it("serves a Connect-only method over gRPC and the Connect protocol over HTTP/2", async () => {
+    const viaGrpc = createClient(Maintenance, createGrpcTransport({ baseUrl: url }));
+    expect((await viaGrpc.status({})).version).toBe("test");
+    const viaConnect = createClient(
+      Maintenance,
+      createConnectTransport({ baseUrl: url, httpVersion: "2" }),
+    );
+    expect((await viaConnect.status({})).version).toBe("test");
+  });
+
+  it("serves many concurrent calls on one connection, each with its own answer", async () => {
+    const client = grpc();
+    const values = Array.from({ length: 300 }, (_, i) => i % 50);
+    const results = await Promise.all(
+      values.map((n) => client.put({ key: Uint8Array.of(1), value: new Uint8Array(n) })),
+    );
+    expect(results.map((r) => Number(r.header?.revision))).toEqual(values);
+  });
+
+  it("refuses to listen on a port in use, with the system's code", async () => {
+    const { port: bound } = new URL(url);
+    const other = make({
+      unaryRoutes: new Map(),
+      connectRoutes: () => {},
+      httpRoutes: new Map(),
+      maxReceiveMessageBytes: 1024,
+      toStatus: (error) => new GrpcStatusError(GrpcCode.UNKNOWN, String(error)),
+    });
+    try {
+      await expect(other.listen("127.0.0.1", Number(bound))).rejects.toMatchObject({
+        code: "EADDRINUSE",
+      });
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("ClientFront", () => {
+  it("stops answering once closed, and removes its internal socket", async () => {
+    const front = new ClientFront(
+      {
+        unaryRoutes: new Map([["/etcdserverpb.KV/Put", putRoute]]),
+        connectRoutes: () => {},
+        httpRoutes: new Map([["/health", (_req, res) => res.end("ok")]]),
+        maxReceiveMessageBytes: 1024,
+        toStatus: (error) => new GrpcStatusError(GrpcCode.UNKNOWN, String(error)),
+      },
+      silent,
+    );
+    const bound = await front.listen("127.0.0.1", 0);
+    expect(await (await fetch(`http://127.0.0.1:${bound}/health`)).text()).toBe("ok");
+    const socketPath = (front as unknown as { socketPath: string }).socketPath;
+    expect(existsSync(socketPath)).toBe(true);
+    await front.close();
+    await expect(fetch(`http://127.0.0.1:${bound}/health`)).rejects.toThrow();
+    expect(existsSync(socketPath)).toBe(false);
   });
 });

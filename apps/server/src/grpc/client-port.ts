@@ -10,10 +10,11 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
-import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import type { Server, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createClientListener, isGrpc, sniffConnection } from "./connection.js";
 import { encodeGrpcMessage, GrpcCode, type GrpcStatusError } from "./status.js";
 import { serveUnary, type UnaryRoute } from "./unary-server.js";
 
@@ -37,27 +38,9 @@ export interface ClientPortOptions {
   tls?: ClientPortTls | undefined;
 }
 
-/** TLS on the client port, as etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth. */
-export interface ClientPortTls {
-  cert: Buffer;
-  key: Buffer;
-  /** CA(s) client certificates must be signed by. */
-  ca?: Buffer | undefined;
-  /** Refuse clients without a certificate signed by `ca`. */
-  clientCertAuth: boolean;
-}
+import type { ClientPortTls } from "./connection.js";
 
-/** The HTTP/2 client connection preface starts with these bytes (RFC 9113 §3.4). */
-const H2_PREFACE = Buffer.from("PRI * HTTP/2.0");
-
-function isGrpc(contentType: string | undefined): boolean {
-  return (
-    contentType !== undefined &&
-    (contentType === "application/grpc" ||
-      contentType.startsWith("application/grpc+") ||
-      contentType.startsWith("application/grpc;"))
-  );
-}
+export type { ClientPortTls } from "./connection.js";
 
 /**
  * Answers a call nobody serves. gRPC clients get HTTP 200 with grpc-status 12
@@ -151,51 +134,13 @@ export class ClientPort {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
       socket.on("error", () => socket.destroy());
-      let head: Buffer = Buffer.alloc(0);
-      const sniff = (chunk: Buffer): void => {
-        head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-        const n = Math.min(head.length, H2_PREFACE.length);
-        if (
-          head.length < H2_PREFACE.length &&
-          head.subarray(0, n).equals(H2_PREFACE.subarray(0, n))
-        ) {
-          return;
-        }
-        socket.off("data", sniff);
-        socket.pause();
-        socket.unshift(head);
-        if (head.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
-          // The HTTP/2 session takes over the socket's handle and first drains what was
-          // unshifted back into the socket's buffer; the socket must stay paused.
-          h2.emit("connection", socket);
-        } else {
-          h1.emit("connection", socket);
-          socket.resume();
-        }
-      };
-      socket.on("data", sniff);
-    };
-    const tls = options.tls;
-    if (tls === undefined) {
-      this.server = createNetServer(onConnection);
-    } else {
-      const server = createTlsServer(
-        {
-          cert: tls.cert,
-          key: tls.key,
-          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-          requestCert: tls.clientCertAuth,
-          rejectUnauthorized: tls.clientCertAuth,
-          ALPNProtocols: ["h2", "http/1.1"],
-          minVersion: "TLSv1.2",
-        },
-        onConnection,
+      sniffConnection(
+        socket,
+        (s) => h2.emit("connection", s),
+        (s) => h1.emit("connection", s),
       );
-      // A failed handshake (no or a wrong client certificate, plaintext on a TLS port)
-      // concerns that connection only.
-      server.on("tlsClientError", (_err, socket) => socket.destroy());
-      this.server = server;
-    }
+    };
+    this.server = createClientListener(options.tls, onConnection);
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -206,6 +151,17 @@ export class ClientPort {
         this.server.off("error", reject);
         const address = this.server.address();
         resolve(typeof address === "object" && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  /** Starts listening on a Unix socket (the client front's way in); resolves when bound. */
+  listenPath(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(path, () => {
+        this.server.off("error", reject);
+        resolve();
       });
     });
   }

@@ -89,6 +89,45 @@ export function serveUnary(
   route: UnaryRoute,
   options: UnaryServerOptions,
 ): void {
+  serveUnaryBytes(stream, headers, (raw, call) => handleUnary(route, raw, call), options);
+}
+
+/**
+ * Decodes `raw` as the route's request, runs the handler and encodes its response. A
+ * request that does not decode is a GrpcStatusError (INTERNAL, as grpc-go says it);
+ * other errors are the handler's.
+ */
+export function handleUnary(
+  route: UnaryRoute,
+  raw: Uint8Array,
+  call: UnaryCall,
+): Promise<Uint8Array> | Uint8Array {
+  let request: MessageShape<DescMessage>;
+  try {
+    request = fromBinary(route.input, raw);
+  } catch (error) {
+    throw new GrpcStatusError(
+      GrpcCode.INTERNAL,
+      `grpc: error unmarshalling request: ${(error as Error).message}`,
+    );
+  }
+  const result = route.handle(request, call);
+  return result instanceof Promise
+    ? result.then((response) => toBinary(route.output, response))
+    : toBinary(route.output, result);
+}
+
+/**
+ * The framing half of `serveUnary`: reads the framed request (size limit, compression,
+ * `grpc-timeout`), hands its bytes to `handle`, and writes the framed reply bytes and the
+ * status trailers. Errors from `handle` go through `options.toStatus`.
+ */
+export function serveUnaryBytes(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  handle: (raw: Uint8Array, call: UnaryCall) => Promise<Uint8Array> | Uint8Array,
+  options: UnaryServerOptions,
+): void {
   const encoding = headers["grpc-encoding"];
   if (encoding !== undefined && encoding !== "identity") {
     stream.respond(
@@ -148,37 +187,25 @@ export function serveUnary(
   });
   stream.on("end", () => {
     if (settled) return;
-    let request: MessageShape<DescMessage>;
+    let result: Promise<Uint8Array> | Uint8Array;
     try {
       call.raw = reader.finish();
-      request = fromBinary(route.input, call.raw);
+      result = handle(call.raw, call);
     } catch (error) {
-      fail(
-        error instanceof GrpcStatusError
-          ? error
-          : new GrpcStatusError(
-              GrpcCode.INTERNAL,
-              `grpc: error unmarshalling request: ${(error as Error).message}`,
-            ),
-      );
+      fail(error instanceof GrpcStatusError ? error : options.toStatus(error));
       return;
     }
-    let result: Promise<MessageShape<DescMessage>> | MessageShape<DescMessage>;
-    try {
-      result = route.handle(request, call);
-    } catch (error) {
-      fail(options.toStatus(error));
-      return;
-    }
-    const reply = (response: MessageShape<DescMessage>): void => {
+    const reply = (payload: Uint8Array): void => {
       if (settled || call.cancelled) return;
       if (timer !== undefined) clearTimeout(timer);
       settled = true;
       options.onDone?.(path, GrpcCode.OK);
-      sendMessage(stream, toBinary(route.output, response));
+      sendMessage(stream, payload);
     };
     if (result instanceof Promise) {
-      result.then(reply, (error: unknown) => fail(options.toStatus(error)));
+      result.then(reply, (error: unknown) =>
+        fail(error instanceof GrpcStatusError ? error : options.toStatus(error)),
+      );
     } else {
       reply(result);
     }

@@ -1,0 +1,215 @@
+// The client front's worker thread (see client-front.ts): owns the client port's
+// listener and connections, serves the hot unary gRPC methods' HTTP/2 streams and framing
+// here, and passes their message bytes to the main thread in batches. Everything else is
+// proxied to the main thread's own client port over a Unix socket: HTTP/1.1 connections
+// byte for byte, other HTTP/2 streams one by one over an internal HTTP/2 connection.
+import {
+  type ClientHttp2Session,
+  connect as connectHttp2,
+  constants,
+  createServer as createHttp2Server,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
+import { connect as connectNet, type Socket } from "node:net";
+import { parentPort, workerData } from "node:worker_threads";
+import { createClientListener, isGrpc, sniffConnection } from "./connection.js";
+import {
+  type FrontToMain,
+  type FrontWorkerData,
+  type MainToFront,
+  packMessages,
+} from "./front-protocol.js";
+import { GrpcCode, GrpcStatusError } from "./status.js";
+import { serveUnaryBytes } from "./unary-server.js";
+
+const port = parentPort;
+if (port === null) throw new Error("front-worker.js runs as a worker thread");
+const data = workerData as FrontWorkerData;
+const post = (message: FrontToMain, transfer?: ArrayBuffer[]): void =>
+  port.postMessage(message, transfer ?? []);
+
+const hot = new Map(data.hotPaths.map((path, i) => [path, i]));
+
+// ---------------------------------------------------------------- calls to the main thread
+
+interface Waiting {
+  resolve(reply: Uint8Array): void;
+  reject(error: Error): void;
+}
+const waiting = new Map<number, Waiting>();
+let nextId = 1;
+let batch:
+  | { ids: number[]; routes: number[]; timeouts: number[]; messages: Uint8Array[] }
+  | undefined;
+
+function flushCalls(): void {
+  const b = batch;
+  batch = undefined;
+  if (b === undefined) return;
+  const { ends, bytes } = packMessages(b.messages);
+  post({ kind: "calls", ids: b.ids, routes: b.routes, timeouts: b.timeouts, ends, bytes }, [bytes]);
+}
+
+function callMain(route: number, raw: Uint8Array, timeoutMs: number | undefined) {
+  const id = nextId++;
+  if (batch === undefined) {
+    batch = { ids: [], routes: [], timeouts: [], messages: [] };
+    setImmediate(flushCalls);
+  }
+  batch.ids.push(id);
+  batch.routes.push(route);
+  batch.timeouts.push(timeoutMs ?? -1);
+  batch.messages.push(raw);
+  return new Promise<Uint8Array>((resolve, reject) => waiting.set(id, { resolve, reject }));
+}
+
+function onReplies(m: Extract<MainToFront, { kind: "replies" }>): void {
+  const bytes = new Uint8Array(m.bytes);
+  let start = 0;
+  for (let i = 0; i < m.ids.length; i++) {
+    const id = m.ids[i] as number;
+    const end = m.ends[i] as number;
+    const w = waiting.get(id);
+    waiting.delete(id);
+    const status = m.statuses[i] as number;
+    if (w !== undefined) {
+      if (status === GrpcCode.OK) w.resolve(bytes.subarray(start, end));
+      else w.reject(new GrpcStatusError(status as GrpcCode, m.messages[i] ?? ""));
+    }
+    start = end;
+  }
+}
+
+const unaryOptions = {
+  maxReceiveMessageBytes: data.maxReceiveMessageBytes,
+  toStatus: (error: unknown) =>
+    error instanceof GrpcStatusError
+      ? error
+      : new GrpcStatusError(GrpcCode.INTERNAL, (error as Error).message),
+};
+
+// ---------------------------------------------------------------- proxy to the main thread
+
+let upstream: ClientHttp2Session | undefined;
+
+function upstreamSession(): ClientHttp2Session {
+  if (upstream === undefined || upstream.closed || upstream.destroyed) {
+    const session = connectHttp2("http://raftkv.front", {
+      createConnection: () => connectNet(data.upstream),
+    });
+    session.on("error", () => {});
+    session.on("close", () => {
+      if (upstream === session) upstream = undefined;
+    });
+    upstream = session;
+  }
+  return upstream;
+}
+
+/** Passes one HTTP/2 stream to the main thread's client port and its answer back. */
+function proxyStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name !== ":scheme" && value !== undefined) out[name] = value;
+  }
+  const up = upstreamSession().request(out);
+  let trailers: IncomingHttpHeaders | undefined;
+  stream.on("error", () => {});
+  up.on("error", () => {
+    if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  });
+  stream.on("close", () => {
+    if (!up.destroyed) up.close(constants.NGHTTP2_CANCEL);
+  });
+  up.on("response", (response) => {
+    if (stream.destroyed) return;
+    if (response["grpc-status"] !== undefined) {
+      // A gRPC trailers-only response: the status is in the only HEADERS frame.
+      stream.respond(response, { endStream: true });
+      return;
+    }
+    const grpc = isGrpc(response["content-type"] as string | undefined);
+    stream.respond(response, { waitForTrailers: grpc });
+    up.pipe(stream);
+  });
+  up.on("trailers", (t) => {
+    trailers = t;
+  });
+  stream.on("wantTrailers", () => {
+    stream.sendTrailers(
+      trailers ?? {
+        "grpc-status": String(GrpcCode.INTERNAL),
+        "grpc-message": "the member ended the call without a status",
+      },
+    );
+  });
+  stream.pipe(up);
+}
+
+/** Passes a whole HTTP/1.1 connection to the main thread's client port. */
+function proxyConnection(socket: Socket): void {
+  const up = connectNet(data.upstream);
+  const done = (): void => {
+    socket.destroy();
+    up.destroy();
+  };
+  socket.on("close", done);
+  up.on("close", done);
+  up.on("error", done);
+  socket.pipe(up);
+  up.pipe(socket);
+}
+
+// ---------------------------------------------------------------- the listener
+
+const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 1024 }, maxSessionMemory: 64 });
+h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  const route = hot.get(headers[":path"] as string);
+  if (route !== undefined && headers[":method"] === "POST" && isGrpc(headers["content-type"])) {
+    serveUnaryBytes(
+      stream,
+      headers,
+      (raw, call) => callMain(route, raw, call.timeoutMs),
+      unaryOptions,
+    );
+    return;
+  }
+  proxyStream(stream, headers);
+});
+h2.on("sessionError", () => {});
+
+const sockets = new Set<Socket>();
+const server = createClientListener(data.tls, (socket) => {
+  sockets.add(socket);
+  socket.once("close", () => sockets.delete(socket));
+  socket.on("error", () => socket.destroy());
+  sniffConnection(socket, (s) => h2.emit("connection", s), proxyConnection);
+});
+server.once("error", (err: NodeJS.ErrnoException) => {
+  post({ kind: "failed", message: err.message, code: err.code });
+});
+server.listen(data.port, data.host, () => {
+  const address = server.address();
+  post({
+    kind: "listening",
+    port: typeof address === "object" && address !== null ? address.port : data.port,
+  });
+});
+
+port.on("message", (m: MainToFront) => {
+  if (m.kind === "replies") {
+    onReplies(m);
+    return;
+  }
+  server.close(() => {
+    upstream?.close();
+    post({ kind: "closed" });
+    port.close();
+  });
+  for (const socket of sockets) socket.destroy();
+  const closed = new GrpcStatusError(GrpcCode.UNAVAILABLE, "the member is shutting down");
+  for (const w of waiting.values()) w.reject(closed);
+  waiting.clear();
+});
