@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +35,9 @@ export class ClientFront {
   private readonly inner: ClientPort;
   private readonly hotPaths: string[];
   private readonly routes: UnaryRoute[];
-  private readonly socketPath: string;
+  /** A directory only this user can enter, holding the Unix socket of `inner`. */
+  private socketDir: string | undefined;
+  private socketPath = "";
   private worker: Worker | undefined;
   private replies:
     | { ids: number[]; statuses: number[]; messages: string[]; payloads: Uint8Array[] }
@@ -50,10 +51,6 @@ export class ClientFront {
     this.inner = new ClientPort({ ...options, tls: undefined });
     this.hotPaths = [...options.unaryRoutes.keys()];
     this.routes = this.hotPaths.map((path) => options.unaryRoutes.get(path) as UnaryRoute);
-    this.socketPath = join(
-      tmpdir(),
-      `raftkv-${process.pid}-${randomBytes(6).toString("hex")}.sock`,
-    );
   }
 
   /**
@@ -61,6 +58,10 @@ export class ClientFront {
    * (an Error with the system's `code`, e.g. EADDRINUSE).
    */
   async listen(host: string, port: number): Promise<number> {
+    // The inner port trusts whoever connects (TLS and client certificates are checked by
+    // the front), so its socket lives in a directory private to this user (mode 0700).
+    this.socketDir = await mkdtemp(join(tmpdir(), "raftkv-client-"));
+    this.socketPath = join(this.socketDir, "port.sock");
     await this.inner.listenPath(this.socketPath);
     const workerData: FrontWorkerData = {
       host,
@@ -87,7 +88,10 @@ export class ClientFront {
         });
         worker.on("exit", (code) => {
           if (this.closing === undefined) {
-            this.logger.error({ code }, "client port worker stopped");
+            this.logger.error(
+              { code, host, port },
+              "client port worker stopped; this port no longer serves clients",
+            );
             reject(new Error(`client port worker exited with code ${code}`));
           }
         });
@@ -182,7 +186,7 @@ export class ClientFront {
         await worker.terminate();
       }
       await this.inner.close();
-      await rm(this.socketPath, { force: true });
+      if (this.socketDir !== undefined) await rm(this.socketDir, { recursive: true, force: true });
     })();
     return this.closing;
   }

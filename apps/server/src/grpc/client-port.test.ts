@@ -1,6 +1,7 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { type ClientHttp2Session, connect as connectH2 } from "node:http2";
 import { createConnection } from "node:net";
+import { dirname } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
@@ -252,7 +253,7 @@ describe.each(kinds)("%s", (_name, make) => {
 });
 
 describe("ClientFront", () => {
-  it("stops answering once closed, and removes its internal socket", async () => {
+  it("keeps its internal socket private, stops answering once closed and removes it", async () => {
     const front = new ClientFront(
       {
         unaryRoutes: new Map([["/etcdserverpb.KV/Put", putRoute]]),
@@ -267,6 +268,7 @@ describe("ClientFront", () => {
     expect(await (await fetch(`http://127.0.0.1:${bound}/health`)).text()).toBe("ok");
     const socketPath = (front as unknown as { socketPath: string }).socketPath;
     expect(existsSync(socketPath)).toBe(true);
+    expect(statSync(dirname(socketPath)).mode & 0o077).toBe(0);
     await front.close();
     await expect(fetch(`http://127.0.0.1:${bound}/health`)).rejects.toThrow();
     expect(existsSync(socketPath)).toBe(false);
