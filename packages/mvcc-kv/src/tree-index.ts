@@ -10,6 +10,12 @@ import { SortedMap } from "./sorted-map.js";
  */
 export class TreeIndex {
   private readonly tree = new SortedMap<KeyIndex>();
+  /**
+   * The same key indexes by key, for point lookups (every put and point range): a hash
+   * lookup instead of a B-tree descent, whose string comparisons were 2.6% of a member's
+   * time at 5,000 puts/s over 100,000 keys. Always holds exactly the tree's entries.
+   */
+  private readonly byKey = new Map<string, KeyIndex>();
 
   /** The number of keys with history (live, deleted-but-not-compacted). */
   get size(): number {
@@ -18,15 +24,16 @@ export class TreeIndex {
 
   /** The key's index, or `undefined` when the key has no history. */
   keyIndex(key: string): KeyIndex | undefined {
-    return this.tree.get(key);
+    return this.byKey.get(key);
   }
 
   /** The key's index, created empty if missing. */
   getOrCreate(key: string): KeyIndex {
-    let ki = this.tree.get(key);
+    let ki = this.byKey.get(key);
     if (ki === undefined) {
       ki = new KeyIndex(key);
       this.tree.set(key, ki);
+      this.byKey.set(key, ki);
     }
     return ki;
   }
@@ -42,7 +49,7 @@ export class TreeIndex {
     visit: (ki: KeyIndex, rev: VisibleRevision) => unknown,
   ): void {
     if (end === undefined) {
-      const ki = this.tree.get(key);
+      const ki = this.byKey.get(key);
       const rev = ki?.get(atRev);
       if (ki !== undefined && rev !== undefined) visit(ki, rev);
       return;
@@ -65,7 +72,10 @@ export class TreeIndex {
       ki.compact(atRev, removed);
       if (ki.isEmpty()) empty.push(key);
     });
-    for (const key of empty) this.tree.delete(key);
+    for (const key of empty) {
+      this.tree.delete(key);
+      this.byKey.delete(key);
+    }
   }
 
   /** Reports, in key order, the revisions at or below `atRev` that a compaction there keeps. */

@@ -6,10 +6,12 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ClientPort, type ClientPortOptions } from "./client-port.js";
 import {
+  CALL_FIELDS,
   type FrontToMain,
   type FrontWorkerData,
   type MainToFront,
-  packMessages,
+  packBatch,
+  REPLY_FIELDS,
 } from "./front-protocol.js";
 import { GrpcCode, type GrpcStatusError } from "./status.js";
 import { handleUnary, type UnaryCall, type UnaryRoute } from "./unary-server.js";
@@ -39,9 +41,7 @@ export class ClientFront {
   private socketDir: string | undefined;
   private socketPath = "";
   private worker: Worker | undefined;
-  private replies:
-    | { ids: number[]; statuses: number[]; messages: string[]; payloads: Uint8Array[] }
-    | undefined;
+  private replies: { meta: number[]; messages: string[]; payloads: Uint8Array[] } | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -104,14 +104,15 @@ export class ClientFront {
 
   private onCalls(m: Extract<FrontToMain, { kind: "calls" }>): void {
     const bytes = new Uint8Array(m.bytes);
+    const meta = m.meta;
     let start = 0;
-    for (let i = 0; i < m.ids.length; i++) {
-      const id = m.ids[i] as number;
-      const end = m.ends[i] as number;
-      const routeIndex = m.routes[i] as number;
+    for (let at = 0; at < meta.length; at += CALL_FIELDS) {
+      const id = meta[at] as number;
+      const routeIndex = meta[at + 1] as number;
+      const timeout = meta[at + 2] as number;
+      const end = meta[at + 3] as number;
       const route = this.routes[routeIndex] as UnaryRoute;
       const path = this.hotPaths[routeIndex] as string;
-      const timeout = m.timeouts[i] as number;
       const call: UnaryCall = {
         timeoutMs: timeout < 0 ? undefined : timeout,
         headers: NO_HEADERS,
@@ -147,12 +148,11 @@ export class ClientFront {
 
   private queue(id: number, status: number, message: string, payload: Uint8Array): void {
     if (this.replies === undefined) {
-      this.replies = { ids: [], statuses: [], messages: [], payloads: [] };
+      this.replies = { meta: [], messages: [], payloads: [] };
       setImmediate(() => this.flushReplies());
     }
-    this.replies.ids.push(id);
-    this.replies.statuses.push(status);
-    this.replies.messages.push(message);
+    this.replies.meta.push(id, status, 0);
+    if (status !== GrpcCode.OK) this.replies.messages.push(message);
     this.replies.payloads.push(payload);
   }
 
@@ -160,16 +160,9 @@ export class ClientFront {
     const r = this.replies;
     this.replies = undefined;
     if (r === undefined || this.worker === undefined) return;
-    const { ends, bytes } = packMessages(r.payloads);
-    const message: MainToFront = {
-      kind: "replies",
-      ids: r.ids,
-      statuses: r.statuses,
-      messages: r.messages,
-      ends,
-      bytes,
-    };
-    this.worker.postMessage(message, [bytes]);
+    const { meta, bytes } = packBatch(r.meta, REPLY_FIELDS, r.payloads);
+    const message: MainToFront = { kind: "replies", meta, bytes, messages: r.messages };
+    this.worker.postMessage(message, [meta.buffer as ArrayBuffer, bytes]);
   }
 
   /** Stops accepting connections, closes the open ones and the worker. Idempotent. */

@@ -2,9 +2,10 @@ import type { ClientPortTls } from "./connection.js";
 
 /**
  * Messages between the client front (a worker thread that owns the client port's
- * sockets) and the member's main thread. Calls and replies travel in batches, their
- * message bytes packed into one transferred ArrayBuffer (`ends[i]` is where the i-th
- * message ends), so a batch costs one postMessage and no copy of each message.
+ * sockets) and the member's main thread. Calls and replies travel in batches: their
+ * numbers in one Float64Array (`CALL_FIELDS` or `REPLY_FIELDS` per call) and their
+ * message bytes packed into one ArrayBuffer (a call's bytes end where its `end` says),
+ * both transferred, so a batch costs one postMessage and no per-call cloning.
  */
 export interface FrontWorkerData {
   host: string;
@@ -22,11 +23,8 @@ export type FrontToMain =
   | { kind: "failed"; message: string; code: string | undefined }
   | {
       kind: "calls";
-      ids: number[];
-      routes: number[];
-      /** Milliseconds left of the client's deadline, or -1 for none. */
-      timeouts: number[];
-      ends: number[];
+      /** Per call: id, route index, milliseconds left of its deadline (-1: none), end. */
+      meta: Float64Array;
       bytes: ArrayBuffer;
     }
   | { kind: "closed" };
@@ -34,29 +32,36 @@ export type FrontToMain =
 export type MainToFront =
   | {
       kind: "replies";
-      ids: number[];
-      /** gRPC status code; 0 carries a reply message in `bytes`, others `messages[i]`. */
-      statuses: number[];
-      messages: string[];
-      ends: number[];
+      /** Per reply: id, gRPC status code, end. Status 0 carries reply bytes. */
+      meta: Float64Array;
       bytes: ArrayBuffer;
+      /** The status messages of the replies whose status is not 0, in order. */
+      messages: string[];
     }
   | { kind: "close" };
 
-/** Packs messages into one buffer; returns it and where each message ends. */
-export function packMessages(messages: readonly Uint8Array[]): {
-  ends: number[];
-  bytes: ArrayBuffer;
-} {
+export const CALL_FIELDS = 4;
+export const REPLY_FIELDS = 3;
+
+/**
+ * Fills a batch: `meta` has `fields` numbers per message, the caller's first, and the
+ * last one is set here to where the message ends in the returned bytes.
+ */
+export function packBatch(
+  meta: number[],
+  fields: number,
+  messages: readonly Uint8Array[],
+): { meta: Float64Array; bytes: ArrayBuffer } {
   let size = 0;
   for (const m of messages) size += m.length;
   const out = new Uint8Array(size);
-  const ends: number[] = [];
+  const packed = Float64Array.from(meta);
   let at = 0;
-  for (const m of messages) {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Uint8Array;
     out.set(m, at);
     at += m.length;
-    ends.push(at);
+    packed[i * fields + fields - 1] = at;
   }
-  return { ends, bytes: out.buffer };
+  return { meta: packed, bytes: out.buffer };
 }

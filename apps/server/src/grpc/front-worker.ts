@@ -16,10 +16,12 @@ import { connect as connectNet, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { createClientListener, isGrpc, sniffConnection } from "./connection.js";
 import {
+  CALL_FIELDS,
   type FrontToMain,
   type FrontWorkerData,
   type MainToFront,
-  packMessages,
+  packBatch,
+  REPLY_FIELDS,
 } from "./front-protocol.js";
 import { GrpcCode, GrpcStatusError } from "./status.js";
 import { serveUnaryBytes } from "./unary-server.js";
@@ -40,43 +42,43 @@ interface Waiting {
 }
 const waiting = new Map<number, Waiting>();
 let nextId = 1;
-let batch:
-  | { ids: number[]; routes: number[]; timeouts: number[]; messages: Uint8Array[] }
-  | undefined;
+let batch: { meta: number[]; messages: Uint8Array[] } | undefined;
 
 function flushCalls(): void {
   const b = batch;
   batch = undefined;
   if (b === undefined) return;
-  const { ends, bytes } = packMessages(b.messages);
-  post({ kind: "calls", ids: b.ids, routes: b.routes, timeouts: b.timeouts, ends, bytes }, [bytes]);
+  const { meta, bytes } = packBatch(b.meta, CALL_FIELDS, b.messages);
+  post({ kind: "calls", meta, bytes }, [meta.buffer as ArrayBuffer, bytes]);
 }
 
 function callMain(route: number, raw: Uint8Array, timeoutMs: number | undefined) {
   const id = nextId++;
   if (batch === undefined) {
-    batch = { ids: [], routes: [], timeouts: [], messages: [] };
+    batch = { meta: [], messages: [] };
     setImmediate(flushCalls);
   }
-  batch.ids.push(id);
-  batch.routes.push(route);
-  batch.timeouts.push(timeoutMs ?? -1);
+  batch.meta.push(id, route, timeoutMs ?? -1, 0);
   batch.messages.push(raw);
   return new Promise<Uint8Array>((resolve, reject) => waiting.set(id, { resolve, reject }));
 }
 
 function onReplies(m: Extract<MainToFront, { kind: "replies" }>): void {
   const bytes = new Uint8Array(m.bytes);
+  const meta = m.meta;
   let start = 0;
-  for (let i = 0; i < m.ids.length; i++) {
-    const id = m.ids[i] as number;
-    const end = m.ends[i] as number;
+  let failures = 0;
+  for (let at = 0; at < meta.length; at += REPLY_FIELDS) {
+    const id = meta[at] as number;
+    const status = meta[at + 1] as number;
+    const end = meta[at + 2] as number;
     const w = waiting.get(id);
     waiting.delete(id);
-    const status = m.statuses[i] as number;
-    if (w !== undefined) {
-      if (status === GrpcCode.OK) w.resolve(bytes.subarray(start, end));
-      else w.reject(new GrpcStatusError(status as GrpcCode, m.messages[i] ?? ""));
+    if (status === GrpcCode.OK) {
+      w?.resolve(bytes.subarray(start, end));
+    } else {
+      w?.reject(new GrpcStatusError(status as GrpcCode, m.messages[failures] ?? ""));
+      failures++;
     }
     start = end;
   }
