@@ -109,7 +109,7 @@ it(`keeps every acknowledged entry through ${ROUNDS} SIGKILLs (seed ${SEED})`, a
     const seed = SEED + round;
     const killAfterMs = 10 + ((seed * 7919) % 150);
     // Small segments in every other round: kills land in segment switches, in the
-    // background preallocation and in deletions after compactions, too.
+    // segment creation and in deletions after compactions, too.
     const segmentBytes = round % 2 === 0 ? 8 * 1024 : 64 * 1024 * 1024;
     const result = await runAndKill(dataDir, journals, seed, killAfterMs, segmentBytes);
     totalAcks += result.acked;

@@ -18,14 +18,12 @@ import {
 const MAGIC = Buffer.from("RKVRAFT1", "latin1");
 export const SEGMENT_HEADER_BYTES = 16;
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const ZEROS = Buffer.alloc(1024 * 1024);
 const SEGMENT_NAME = /^(\d{16})\.wal$/;
 
 export interface RaftWalOptions {
   /**
-   * Size segment files are preallocated to (zero-filled, so that a synced write into one
-   * changes no file metadata). A write that does not fit starts the next segment.
-   * Default 64 MiB; at least 4 KiB.
+   * Size at which a segment is closed: a write that would take it past this starts the
+   * next segment. Default 64 MiB; at least 4 KiB.
    */
   segmentBytes?: number | undefined;
 }
@@ -86,13 +84,16 @@ const segmentName = (seq: number): string => `${String(seq).padStart(16, "0")}.w
  * The Raft log's write-ahead log: an append-only sequence of segment files in one
  * directory, like etcd's WAL. Every append is durable when it resolves: segments are
  * written through a descriptor opened with O_DSYNC, so one positioned write is both the
- * write and the sync (a single thread-pool round trip), and because segments are
- * preallocated with zeros the write changes no metadata. Appends that arrive while a
- * write is in flight are merged into the next write (group commit), in call order.
+ * write and the sync (a single thread-pool round trip). Appends that arrive while a write
+ * is in flight are merged into the next write (group commit), in call order.
+ *
+ * Segments are not preallocated: Node has no `fallocate`, and filling 64 MiB with zeros
+ * in the background stalled the synced writes of the whole disk for long enough that
+ * leaders lost their quorum (see ADR 016). A write that grows the file costs a metadata
+ * commit, as a write into etcd's fallocated (unwritten) extents does.
  *
  * A new segment starts with the hard state and snapshot point as of its first byte, so
- * older segments can be deleted once the snapshot covers every entry they hold. The next
- * segment is preallocated in the background once the current one is half full.
+ * older segments can be deleted once the snapshot covers every entry they hold.
  */
 export class RaftWal {
   private queue: Buffer[] = [];
@@ -103,8 +104,6 @@ export class RaftWal {
   private writing = false;
   private failure: StorageFailedError | undefined;
   private closed = false;
-  /** The next segment, being preallocated in the background once the current one is half full. */
-  private next: Promise<string> | undefined;
   private constructor(
     private readonly dir: string,
     private readonly segmentBytes: number,
@@ -160,14 +159,14 @@ export class RaftWal {
     await mkdir(dir, { recursive: true });
     const segments: Segment[] = [];
     for (const name of await readdir(dir)) {
-      // A segment being preallocated when the process stopped.
+      // A segment being created when the process stopped.
       if (name.endsWith(".wal.tmp")) await rm(join(dir, name), { force: true });
       const m = SEGMENT_NAME.exec(name);
       if (m) segments.push({ seq: Number(m[1]), path: join(dir, name), maxIndex: 0 });
     }
     segments.sort((a, b) => a.seq - b.seq);
     if (segments.length === 0) {
-      const tmp = await preallocate(dir, 1, segmentBytes);
+      const tmp = await createSegment(dir, 1);
       const path = join(dir, segmentName(1));
       await rename(tmp, path);
       await syncPath(dir);
@@ -211,7 +210,7 @@ export class RaftWal {
             { segment: name, offset, reason: r.why, lastIndex: next - 1 },
             "dropping a torn write at the tail of the raft log",
           );
-          await zeroTail(segment.path, buf, offset);
+          await cutTail(segment.path, offset);
           break;
         }
         state.apply(r.record, segment);
@@ -321,8 +320,6 @@ export class RaftWal {
     await writeAll(this.fh, data, this.pos);
     const seconds = (performance.now() - started) / 1000;
     this.pos += data.length;
-    // The next segment is preallocated once this one is half full, in the background.
-    if (this.next === undefined && this.pos > this.segmentBytes / 2) this.prepareNext();
     if (info.maxIndex > segment.maxIndex) segment.maxIndex = info.maxIndex;
     if (info.hardState !== undefined) this.durableHardState = info.hardState;
     if (info.snapshot !== undefined) this.durableSnapshot = info.snapshot;
@@ -331,11 +328,10 @@ export class RaftWal {
     this.metrics.groupWritten(buffers.length);
   }
 
-  /** Switches to the preallocated next segment, carrying the durable state over. */
+  /** Switches to a new segment, carrying the durable state over. */
   private async rotate(): Promise<void> {
     const seq = (this.segments[this.segments.length - 1] as Segment).seq + 1;
-    const tmp = await (this.next ?? preallocate(this.dir, seq, this.segmentBytes));
-    this.next = undefined;
+    const tmp = await createSegment(this.dir, seq);
     const path = join(this.dir, segmentName(seq));
     await rename(tmp, path);
     await syncPath(this.dir);
@@ -354,14 +350,6 @@ export class RaftWal {
     await old.close();
     this.logger.info({ segment: segmentName(seq) }, "raft log moved to a new segment");
     await this.dropObsolete();
-  }
-
-  private prepareNext(): void {
-    const seq = (this.segments[this.segments.length - 1] as Segment).seq + 1;
-    const next = preallocate(this.dir, seq, this.segmentBytes);
-    // Surfaced when the segment is needed; until then a failure here is not an error.
-    next.catch(() => {});
-    this.next = next;
   }
 
   /** Deletes the oldest segments whose entries the snapshot covers (never the current one). */
@@ -409,7 +397,6 @@ export class RaftWal {
     this.closed = true;
     await this.idle().catch(() => {});
     await this.inFlight.catch(() => {});
-    await this.next?.catch(() => {});
     await this.fh.close();
   }
 }
@@ -510,23 +497,19 @@ function validRecordAfter(buf: Buffer, from: number): boolean {
   return false;
 }
 
-/** Zeroes a torn write (from `offset` to the last non-zero byte) and syncs it. */
-async function zeroTail(path: string, buf: Buffer, offset: number): Promise<void> {
-  let end = buf.length;
-  while (end > offset && buf[end - 1] === 0) end--;
+/** Cuts a torn write off the end of a segment (from `offset` on) and syncs the file. */
+async function cutTail(path: string, offset: number): Promise<void> {
   const fh = await open(path, "r+");
   try {
-    for (let p = offset; p < end; p += ZEROS.length) {
-      await writeAll(fh, ZEROS.subarray(0, Math.min(ZEROS.length, end - p)), p);
-    }
+    await fh.truncate(offset);
     await fh.datasync();
   } finally {
     await fh.close();
   }
 }
 
-/** Writes segment `seq` as `<name>.tmp`: header, zeros to `size`, synced. Returns its path. */
-async function preallocate(dir: string, seq: number, size: number): Promise<string> {
+/** Writes segment `seq`'s header to `<name>.tmp`, synced. Returns its path. */
+async function createSegment(dir: string, seq: number): Promise<string> {
   const path = join(dir, `${segmentName(seq)}.tmp`);
   const fh = await open(path, "w");
   try {
@@ -535,9 +518,6 @@ async function preallocate(dir: string, seq: number, size: number): Promise<stri
     header.writeUInt32LE(seq % 2 ** 32, 8);
     header.writeUInt32LE(Math.floor(seq / 2 ** 32), 12);
     await writeAll(fh, header, 0);
-    for (let p = SEGMENT_HEADER_BYTES; p < size; p += ZEROS.length) {
-      await writeAll(fh, ZEROS.subarray(0, Math.min(ZEROS.length, size - p)), p);
-    }
     await fh.sync();
   } finally {
     await fh.close();

@@ -44,7 +44,7 @@ export interface OpenRocksStorageOptions {
   /** Group commit limits of the MVCC backend's RocksDB writes; see GroupCommitOptions. */
   groupCommit?: GroupCommitOptions | undefined;
   /**
-   * Size of the Raft log's segment files, preallocated with zeros. Default 64 MiB; at
+   * Size at which the Raft log moves to a new segment file. Default 64 MiB; at
    * least 4 KiB.
    */
   walSegmentBytes?: number | undefined;

@@ -88,10 +88,8 @@ async function openLoadClose(dir: string): Promise<void> {
 async function writeSegment(dir: string, recordsToWrite: Buffer[]): Promise<void> {
   const [name] = await segments(dir);
   const path = join(dir, "raft", name as string);
-  const buf = await readFile(path);
-  buf.fill(0, SEGMENT_HEADER_BYTES);
-  Buffer.concat(recordsToWrite).copy(buf, SEGMENT_HEADER_BYTES);
-  await writeFile(path, buf);
+  const header = (await readFile(path)).subarray(0, SEGMENT_HEADER_BYTES);
+  await writeFile(path, Buffer.concat([header, ...recordsToWrite]));
 }
 
 class CapturingLogger {
@@ -443,7 +441,7 @@ describe("WalLogStore", () => {
     for (let i = 1; i <= 5; i++) await storage.logStore.save(hs(1, 1, i - 1), [entry(i, 1)], sync);
     await storage.close();
     const { path, offsets } = await records(storage.dir);
-    // The last record was half written when the power went: its second half is zeros.
+    // The last record was half written when the power went: part of it reads as zeros.
     await damage(path, (offsets.at(-1) as number) + 16, 64, 0);
     const logger = new CapturingLogger();
     storage = await openAt(storage.dir, { logger });

@@ -7,7 +7,7 @@ import { decodeSnapshotMetadata, encodeSnapshotMetadata } from "./meta-codec.js"
  * Records of the Raft WAL (see raft-wal.ts). A record on disk is
  * `bodyLength u32 | crc32(body) u32 | body | zero padding to a multiple of 8`, integers
  * little-endian. A header of eight zero bytes marks the end of the written part of a
- * segment (segments are preallocated with zeros). The body starts with its kind:
+ * segment, as does the end of the file. The body starts with its kind:
  *
  * - `SAVE`: `flags u8` (bit 0: a hard state follows), `[term u64, vote u64, commit u64]`,
  *   then entries to the end of the body, each `index u64 | term u64 | type u8 |
