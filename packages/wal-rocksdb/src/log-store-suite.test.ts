@@ -23,6 +23,6 @@ async function harness(): Promise<LogStoreHarness> {
   };
 }
 
-describe("RocksLogStore passes raft-core's shared LogStore suite", () => {
+describe("WalLogStore passes raft-core's shared LogStore suite", () => {
   for (const check of logStoreSuite(harness)) it(check.name, check.run);
 });
