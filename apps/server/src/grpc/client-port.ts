@@ -10,11 +10,9 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
-import type { Server, Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { createClientListener, isGrpc, sniffConnection } from "./connection.js";
+import { CLIENT_H2_OPTIONS, ClientListener, leanRoute } from "./connection.js";
 import { encodeGrpcMessage, GrpcCode, type GrpcStatusError } from "./status.js";
 import { serveUnary, type UnaryRoute } from "./unary-server.js";
 
@@ -73,8 +71,7 @@ function unimplemented(req: HttpRequest, res: HttpResponse): void {
  * HTTP/1.1, so clients that skip ALPN or use prior knowledge work too.
  */
 export class ClientPort {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly listener: ClientListener;
 
   constructor(options: ClientPortOptions) {
     const connect = connectNodeAdapter({
@@ -97,10 +94,7 @@ export class ClientPort {
     const compatH2 = createHttp2Server(
       compat as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
     );
-    const h2 = createHttp2Server({
-      settings: { maxConcurrentStreams: 1024 },
-      maxSessionMemory: 64,
-    });
+    const h2 = createHttp2Server(CLIENT_H2_OPTIONS);
     const unaryOptions = {
       maxReceiveMessageBytes: options.maxReceiveMessageBytes,
       toStatus: options.toStatus,
@@ -114,12 +108,8 @@ export class ClientPort {
         flags: number,
         rawHeaders: string[],
       ) => {
-        const route = options.unaryRoutes.get(headers[":path"] as string);
-        if (
-          route !== undefined &&
-          headers[":method"] === "POST" &&
-          isGrpc(headers["content-type"])
-        ) {
+        const route = leanRoute(options.unaryRoutes, headers);
+        if (route !== undefined) {
           serveUnary(stream, headers, route, unaryOptions);
           return;
         }
@@ -130,47 +120,25 @@ export class ClientPort {
     const h1 = createHttp1Server(compat as (req: IncomingMessage, res: ServerResponse) => void);
     h1.keepAliveTimeout = 30_000;
 
-    const onConnection = (socket: Socket | TLSSocket): void => {
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-      socket.on("error", () => socket.destroy());
-      sniffConnection(
-        socket,
-        (s) => h2.emit("connection", s),
-        (s) => h1.emit("connection", s),
-      );
-    };
-    this.server = createClientListener(options.tls, onConnection);
+    this.listener = new ClientListener(
+      options.tls,
+      (socket) => h2.emit("connection", socket),
+      (socket) => h1.emit("connection", socket),
+    );
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        const address = this.server.address();
-        resolve(typeof address === "object" && address !== null ? address.port : port);
-      });
-    });
+    return this.listener.listen(host, port);
   }
 
   /** Starts listening on a Unix socket (the client front's way in); resolves when bound. */
   listenPath(path: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(path, () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
+    return this.listener.listenPath(path);
   }
 
   /** Stops accepting connections and closes the open ones. */
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-    });
+    return this.listener.close();
   }
 }

@@ -14,7 +14,7 @@ import {
 } from "node:http2";
 import { connect as connectNet, type Socket } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-import { createClientListener, isGrpc, sniffConnection } from "./connection.js";
+import { CLIENT_H2_OPTIONS, ClientListener, isGrpc, leanRoute } from "./connection.js";
 import {
   CALL_FIELDS,
   type FrontToMain,
@@ -166,10 +166,10 @@ function proxyConnection(socket: Socket): void {
 
 // ---------------------------------------------------------------- the listener
 
-const h2 = createHttp2Server({ settings: { maxConcurrentStreams: 1024 }, maxSessionMemory: 64 });
+const h2 = createHttp2Server(CLIENT_H2_OPTIONS);
 h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-  const route = hot.get(headers[":path"] as string);
-  if (route !== undefined && headers[":method"] === "POST" && isGrpc(headers["content-type"])) {
+  const route = leanRoute(hot, headers);
+  if (route !== undefined) {
     serveUnaryBytes(
       stream,
       headers,
@@ -182,35 +182,26 @@ h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
 });
 h2.on("sessionError", () => {});
 
-const sockets = new Set<Socket>();
-const server = createClientListener(data.tls, (socket) => {
-  sockets.add(socket);
-  socket.once("close", () => sockets.delete(socket));
-  socket.on("error", () => socket.destroy());
-  sniffConnection(socket, (s) => h2.emit("connection", s), proxyConnection);
-});
-server.once("error", (err: NodeJS.ErrnoException) => {
-  post({ kind: "failed", message: err.message, code: err.code });
-});
-server.listen(data.port, data.host, () => {
-  const address = server.address();
-  post({
-    kind: "listening",
-    port: typeof address === "object" && address !== null ? address.port : data.port,
-  });
-});
+const listener = new ClientListener(
+  data.tls,
+  (socket) => h2.emit("connection", socket),
+  proxyConnection,
+);
+listener.listen(data.host, data.port).then(
+  (bound) => post({ kind: "listening", port: bound }),
+  (err: NodeJS.ErrnoException) => post({ kind: "failed", message: err.message, code: err.code }),
+);
 
 port.on("message", (m: MainToFront) => {
   if (m.kind === "replies") {
     onReplies(m);
     return;
   }
-  server.close(() => {
+  void listener.close().then(() => {
     upstream?.close();
     post({ kind: "closed" });
     port.close();
   });
-  for (const socket of sockets) socket.destroy();
   const closed = new GrpcStatusError(GrpcCode.UNAVAILABLE, "the member is shutting down");
   for (const w of waiting.values()) w.reject(closed);
   waiting.clear();
