@@ -13,6 +13,7 @@ import {
   readRecord,
   type WalRecord,
 } from "./wal-record.js";
+import { syncPath } from "./wal-sync.js";
 
 /** `RKVRAFT1` then the segment's sequence number (u64 little-endian). */
 const MAGIC = Buffer.from("RKVRAFT1", "latin1");
@@ -530,15 +531,5 @@ async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise
   while (done < data.length) {
     const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
     done += bytesWritten;
-  }
-}
-
-/** fsyncs a file or directory by path. */
-export async function syncPath(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

@@ -15,10 +15,9 @@ import { silentWalLogger, type WalLogger } from "./logger.js";
 import { decodeIdentity, decodeIndex, encodeIdentity, encodeIndex } from "./meta-codec.js";
 import { createWalMetrics, noWalMetrics } from "./metrics.js";
 import { createNativeDb, type NativeDb, NativeWalRecovery } from "./native.js";
-import { syncPath } from "./raft-wal.js";
 import { RocksMvccBackend } from "./rocks-mvcc-backend.js";
 import { WalLogStore } from "./wal-log-store.js";
-import { WalSyncer } from "./wal-sync.js";
+import { syncPath, WalSyncer } from "./wal-sync.js";
 
 /**
  * The on-disk format this version reads and writes. 2: the Raft log is in segment files

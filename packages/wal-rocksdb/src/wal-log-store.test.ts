@@ -14,7 +14,11 @@ import { MetaKey } from "./keys.js";
 import { encodeIdentity } from "./meta-codec.js";
 import { createNativeDb } from "./native.js";
 import { SEGMENT_HEADER_BYTES } from "./raft-wal.js";
-import { openRocksStorage, type RocksStorage } from "./rocks-storage.js";
+import {
+  type OpenRocksStorageOptions,
+  openRocksStorage,
+  type RocksStorage,
+} from "./rocks-storage.js";
 import { encodeSaveRecord, readRecord } from "./wal-record.js";
 
 const dirs: string[] = [];
@@ -26,13 +30,16 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-async function openAt(dir: string, extra: { logger?: CapturingLogger } = {}) {
+/** Options the tests vary; the cluster and member stay the same. */
+type Extra = Pick<OpenRocksStorageOptions, "logger" | "registry" | "walSegmentBytes">;
+
+async function openAt(dir: string, extra: Extra = {}) {
   const storage = await openRocksStorage({ dir, clusterId: "test", memberId: 1, ...extra });
   open.push(storage);
   return storage;
 }
 
-async function reopen(storage: RocksStorage, extra: { logger?: CapturingLogger } = {}) {
+async function reopen(storage: RocksStorage, extra: Extra = {}) {
   await storage.close();
   const next = await openAt(storage.dir, extra);
   await next.logStore.load();
@@ -296,17 +303,7 @@ describe("WalLogStore", () => {
   it("keeps saves across many segments and deletes the segments a snapshot covers", async () => {
     const logger = new CapturingLogger();
     const dir = await tempDir();
-    const openSmall = async () => {
-      const s = await openRocksStorage({
-        dir,
-        clusterId: "test",
-        memberId: 1,
-        logger,
-        walSegmentBytes: 16 * 1024,
-      });
-      open.push(s);
-      return s;
-    };
+    const openSmall = () => openAt(dir, { logger, walSegmentBytes: 16 * 1024 });
     let storage = await openSmall();
     await storage.logStore.load();
     const big = (i: number): Entry => ({
@@ -348,16 +345,7 @@ describe("WalLogStore", () => {
 
   it("a snapshot from the leader makes every older segment obsolete", async () => {
     const dir = await tempDir();
-    const openSmall = async () => {
-      const s = await openRocksStorage({
-        dir,
-        clusterId: "test",
-        memberId: 1,
-        walSegmentBytes: 8 * 1024,
-      });
-      open.push(s);
-      return s;
-    };
+    const openSmall = () => openAt(dir, { walSegmentBytes: 8 * 1024 });
     let storage = await openSmall();
     await storage.logStore.load();
     for (let i = 1; i <= 40; i++) {
@@ -378,16 +366,7 @@ describe("WalLogStore", () => {
 
   it("keeps the hard state when a segment was left empty by a crash during a switch", async () => {
     const dir = await tempDir();
-    const openSmall = async () => {
-      const s = await openRocksStorage({
-        dir,
-        clusterId: "test",
-        memberId: 1,
-        walSegmentBytes: 8 * 1024,
-      });
-      open.push(s);
-      return s;
-    };
+    const openSmall = () => openAt(dir, { walSegmentBytes: 8 * 1024 });
     let storage = await openSmall();
     await storage.logStore.load();
     for (let i = 1; i <= 20; i++) {
@@ -415,13 +394,7 @@ describe("WalLogStore", () => {
 
   it("saves issued while a write is in flight share the next write", async () => {
     const registry = new Registry();
-    const storage = await openRocksStorage({
-      dir: await tempDir(),
-      clusterId: "test",
-      memberId: 1,
-      registry,
-    });
-    open.push(storage);
+    const storage = await openAt(await tempDir(), { registry });
     await storage.logStore.load();
     const saves: Promise<void>[] = [];
     for (let i = 1; i <= 100; i++)
@@ -470,12 +443,7 @@ describe("WalLogStore", () => {
 
   it("refuses to start when a segment is missing", async () => {
     const dir = await tempDir();
-    let storage = await openRocksStorage({
-      dir,
-      clusterId: "test",
-      memberId: 1,
-      walSegmentBytes: 8 * 1024,
-    });
+    let storage = await openAt(dir, { walSegmentBytes: 8 * 1024 });
     await storage.logStore.load();
     for (let i = 1; i <= 30; i++) {
       await storage.logStore.save(hs(1, 1, 0), [entry(i, 1, "y".repeat(1000))], sync);

@@ -117,15 +117,22 @@ async function walSize(dir: string, path: string): Promise<number> {
   return (await stat(join(dir, path))).size;
 }
 
-async function syncFile(path: string): Promise<void> {
-  let fh: FileHandle | undefined;
+/** fsyncs a file or directory by path. */
+export async function syncPath(path: string): Promise<void> {
+  const fh = await open(path, "r");
   try {
-    fh = await open(path, "r");
     await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `syncPath`, for a file that may be gone. */
+async function syncFile(path: string): Promise<void> {
+  try {
+    await syncPath(path);
   } catch (err) {
     // A rotated WAL may be deleted between readdir and open once RocksDB flushed it.
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  } finally {
-    await fh?.close();
   }
 }
